@@ -1,0 +1,176 @@
+package ginauth
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// ErrorCode is the machine-readable code in every error body
+// (`{"detail": "ERROR_CODE"}`). Clients compare against these constants,
+// never against strings.
+type ErrorCode string
+
+// The error codes of the HTTP contract.
+const (
+	CodeRegisterUserAlreadyExists      ErrorCode = "REGISTER_USER_ALREADY_EXISTS"
+	CodeRegisterInvalidPassword        ErrorCode = "REGISTER_INVALID_PASSWORD"
+	CodeLoginBadCredentials            ErrorCode = "LOGIN_BAD_CREDENTIALS"
+	CodeLoginUserNotVerified           ErrorCode = "LOGIN_USER_NOT_VERIFIED"
+	CodeRefreshTokenInvalid            ErrorCode = "REFRESH_TOKEN_INVALID"
+	CodeResetPasswordBadToken          ErrorCode = "RESET_PASSWORD_BAD_TOKEN"
+	CodeResetPasswordInvalidPassword   ErrorCode = "RESET_PASSWORD_INVALID_PASSWORD"
+	CodeVerifyUserBadToken             ErrorCode = "VERIFY_USER_BAD_TOKEN"
+	CodeVerifyUserAlreadyVerified      ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
+	CodeUpdateUserEmailAlreadyExists   ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
+	CodeUpdateUserInvalidPassword      ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
+	CodeUpdateUserBadCurrentPassword   ErrorCode = "UPDATE_USER_BAD_CURRENT_PASSWORD"
+	CodeOAuthInvalidState              ErrorCode = "OAUTH_INVALID_STATE"
+	CodeOAuthNotAvailableEmail         ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
+	CodeOAuthUserAlreadyExists         ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
+	CodeOAuthAccountAlreadyLinked      ErrorCode = "OAUTH_ACCOUNT_ALREADY_LINKED"
+	CodeOAuthLastLoginMethod           ErrorCode = "OAUTH_LAST_LOGIN_METHOD"
+	CodeOAuthProviderError             ErrorCode = "OAUTH_PROVIDER_ERROR"
+	CodeOAuthProviderUnavailable       ErrorCode = "OAUTH_PROVIDER_UNAVAILABLE"
+	CodeProviderNotFound               ErrorCode = "PROVIDER_NOT_FOUND"
+	CodeRedirectNotAllowed             ErrorCode = "REDIRECT_NOT_ALLOWED"
+	CodeSessionNotFound                ErrorCode = "SESSION_NOT_FOUND"
+	CodeUserNotFound                   ErrorCode = "USER_NOT_FOUND"
+	CodeUnauthorized                   ErrorCode = "UNAUTHORIZED"
+	CodeForbidden                      ErrorCode = "FORBIDDEN"
+	CodeCSRFFailed                     ErrorCode = "CSRF_FAILED"
+	CodeTooManyRequests                ErrorCode = "TOO_MANY_REQUESTS"
+	CodeValidationError                ErrorCode = "VALIDATION_ERROR"
+	CodeRequestTooLarge                ErrorCode = "REQUEST_TOO_LARGE"
+	CodeUnsupportedMediaType           ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
+	CodeInternalError                  ErrorCode = "INTERNAL_ERROR"
+	CodeServiceUnavailable             ErrorCode = "SERVICE_UNAVAILABLE"
+)
+
+// Sentinel errors of the Go API. Store implementations return the store
+// errors; Auth methods return the others. Use errors.Is to test for them.
+var (
+	// ErrNotFound is returned by a Store when the record does not exist.
+	ErrNotFound = errors.New("ginauth: not found")
+	// ErrDuplicate is returned by a Store when a unique constraint refuses a write.
+	ErrDuplicate = errors.New("ginauth: duplicate")
+	// ErrStoreUnavailable wraps every other store failure (connection lost,
+	// database down). It becomes 503 SERVICE_UNAVAILABLE.
+	ErrStoreUnavailable = errors.New("ginauth: store unavailable")
+
+	// ErrUserAlreadyExists means the email is taken.
+	ErrUserAlreadyExists = errors.New("ginauth: user already exists")
+	// ErrBadCredentials means the email/password pair was refused, for
+	// whatever reason (unknown email, wrong password, inactive user).
+	ErrBadCredentials = errors.New("ginauth: bad credentials")
+	// ErrUserNotVerified means login needs a verified user and this one is not.
+	ErrUserNotVerified = errors.New("ginauth: user not verified")
+	// ErrRefreshTokenInvalid means the refresh token is unknown, expired,
+	// revoked or reused.
+	ErrRefreshTokenInvalid = errors.New("ginauth: refresh token invalid")
+	// ErrInvalidToken means an access token failed verification.
+	ErrInvalidToken = errors.New("ginauth: invalid token")
+	// ErrSessionRevoked means the token's session has ended.
+	ErrSessionRevoked = errors.New("ginauth: session revoked")
+)
+
+// PasswordError is a password-policy failure. Its Reason is shown to the
+// user as the `reason` of a `*_INVALID_PASSWORD` error.
+type PasswordError struct {
+	Reason string
+}
+
+func (e *PasswordError) Error() string { return "ginauth: invalid password: " + e.Reason }
+
+// ValidationError is a request body that does not have the expected shape
+// (422 VALIDATION_ERROR).
+type ValidationError struct {
+	Errors []FieldError `json:"errors"`
+}
+
+// FieldError names one invalid field of a request body.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Errors) == 0 {
+		return "ginauth: validation error"
+	}
+	return "ginauth: invalid " + e.Errors[0].Field + ": " + e.Errors[0].Message
+}
+
+func invalidField(field, message string) *ValidationError {
+	return &ValidationError{Errors: []FieldError{{Field: field, Message: message}}}
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Detail any          `json:"detail"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+type passwordDetail struct {
+	Code   ErrorCode `json:"code"`
+	Reason string    `json:"reason"`
+}
+
+// abortWithCode writes `{"detail": code}` with status and stops the chain.
+func abortWithCode(c *gin.Context, status int, code ErrorCode) {
+	c.AbortWithStatusJSON(status, errorBody{Detail: code})
+}
+
+// abortWithError turns any error into the contract's response. passwordCode
+// is the `*_INVALID_PASSWORD` code of the route, used for a *PasswordError.
+// This is the one place where Go errors become HTTP status codes.
+func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode) {
+	var pwErr *PasswordError
+	var valErr *ValidationError
+	switch {
+	case errors.As(err, &pwErr):
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Detail: passwordDetail{Code: passwordCode, Reason: pwErr.Reason}})
+	case errors.As(err, &valErr):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Detail: CodeValidationError, Errors: valErr.Errors})
+	case errors.Is(err, errBodyTooLarge):
+		abortWithCode(c, http.StatusRequestEntityTooLarge, CodeRequestTooLarge)
+	case errors.Is(err, errUnsupportedMediaType):
+		abortWithCode(c, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType)
+	case errors.Is(err, ErrUserAlreadyExists):
+		abortWithCode(c, http.StatusBadRequest, CodeRegisterUserAlreadyExists)
+	case errors.Is(err, ErrBadCredentials):
+		abortWithCode(c, http.StatusBadRequest, CodeLoginBadCredentials)
+	case errors.Is(err, ErrUserNotVerified):
+		abortWithCode(c, http.StatusBadRequest, CodeLoginUserNotVerified)
+	case errors.Is(err, ErrRefreshTokenInvalid):
+		abortWithCode(c, http.StatusUnauthorized, CodeRefreshTokenInvalid)
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrSessionRevoked):
+		a.abortUnauthorized(c, true)
+	case errors.Is(err, ErrStoreUnavailable):
+		a.logger.ErrorContext(c.Request.Context(), "ginauth: store unavailable", "error", err, "path", c.FullPath())
+		abortWithCode(c, http.StatusServiceUnavailable, CodeServiceUnavailable)
+	default:
+		a.logger.ErrorContext(c.Request.Context(), "ginauth: internal error", "error", err, "path", c.FullPath())
+		abortWithCode(c, http.StatusInternalServerError, CodeInternalError)
+	}
+}
+
+// abortUnauthorized writes the one 401 body of the contract.
+func (a *Auth) abortUnauthorized(c *gin.Context, tokenSent bool) {
+	if tokenSent {
+		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+	} else {
+		c.Header("WWW-Authenticate", "Bearer")
+	}
+	abortWithCode(c, http.StatusUnauthorized, CodeUnauthorized)
+}
+
+// abortForbidden writes the contract's 403; insufficientScope adds the
+// RFC 6750 error attribute.
+func abortForbidden(c *gin.Context, insufficientScope bool) {
+	if insufficientScope {
+		c.Header("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+	}
+	abortWithCode(c, http.StatusForbidden, CodeForbidden)
+}

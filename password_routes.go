@@ -1,0 +1,182 @@
+package ginauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Register mounts the auth routes of the contract on g (conventionally
+// /auth): register, login, refresh, logout, and the JWKS when access
+// tokens are signed with an asymmetric key.
+func (a *Auth) Register(g *gin.RouterGroup) {
+	g.POST("/register", a.handleRegister)
+	g.POST("/login", a.handleLogin)
+	g.POST("/refresh", a.handleRefresh)
+	g.POST("/logout", a.RequireAuth(), a.handleLogout)
+	if a.keys.jwks != nil { // HMAC keys are never published: no route, 404
+		g.GET("/.well-known/jwks.json", a.handleJWKS)
+	}
+}
+
+type credentialsBody struct {
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+}
+
+// required checks that both fields are present.
+func (b *credentialsBody) required() error {
+	verr := &ValidationError{}
+	if b.Email == nil {
+		verr.Errors = append(verr.Errors, FieldError{Field: "email", Message: "is required"})
+	}
+	if b.Password == nil {
+		verr.Errors = append(verr.Errors, FieldError{Field: "password", Message: "is required"})
+	}
+	if len(verr.Errors) > 0 {
+		return verr
+	}
+	return nil
+}
+
+// handleRegister: POST /register {email, password} → 201 UserRead.
+func (a *Auth) handleRegister(c *gin.Context) {
+	var body credentialsBody
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		a.abortWithError(c, err, CodeRegisterInvalidPassword)
+		return
+	}
+	if err := body.required(); err != nil {
+		a.abortWithError(c, err, CodeRegisterInvalidPassword)
+		return
+	}
+	user, err := a.createUser(c.Request.Context(), NewUser{Email: *body.Email, Password: *body.Password}, c.Request)
+	if err != nil {
+		a.abortWithError(c, err, CodeRegisterInvalidPassword)
+		return
+	}
+	c.JSON(http.StatusCreated, newUserRead(user, nil))
+}
+
+// handleLogin: POST /login, JSON {email, password} or the OAuth2 password
+// form (username, password) → 200 TokenResponse.
+func (a *Auth) handleLogin(c *gin.Context) {
+	email, password, err := a.readCredentials(c)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	tokens, user, err := a.Login(c.Request.Context(), email, password, clientInfo(c))
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	if a.cfg.Hooks.OnAfterLogin != nil {
+		a.cfg.Hooks.OnAfterLogin(c.Request.Context(), user, c.Request)
+	}
+	writeTokens(c, tokens)
+}
+
+// readCredentials reads login credentials from JSON or from the OAuth2
+// password form.
+func (a *Auth) readCredentials(c *gin.Context) (email, password string, err error) {
+	if mediaType(c.Request) == "application/x-www-form-urlencoded" {
+		raw, err := a.readBody(c)
+		if err != nil {
+			return "", "", err
+		}
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return "", "", invalidField("body", "the form is malformed")
+		}
+		if !form.Has("username") || !form.Has("password") {
+			return "", "", &ValidationError{Errors: []FieldError{
+				{Field: "username", Message: "username and password are required"},
+			}}
+		}
+		return form.Get("username"), form.Get("password"), nil
+	}
+	var body credentialsBody
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		return "", "", err
+	}
+	if err := body.required(); err != nil {
+		return "", "", err
+	}
+	return *body.Email, *body.Password, nil
+}
+
+type refreshBody struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// handleRefresh: POST /refresh {refresh_token} → 200 TokenResponse.
+func (a *Auth) handleRefresh(c *gin.Context) {
+	var body refreshBody
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	if body.RefreshToken == "" {
+		a.abortWithError(c, invalidField("refresh_token", "is required"), "")
+		return
+	}
+	tokens, err := a.Refresh(c.Request.Context(), body.RefreshToken)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	writeTokens(c, tokens)
+}
+
+// handleLogout: POST /logout → 204; the session of the access token ends,
+// and the session of the optional {refresh_token} too when it is the same
+// user's.
+func (a *Auth) handleLogout(c *gin.Context) {
+	var body refreshBody
+	if err := a.decodeJSON(c, &body, true); err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	ctx := c.Request.Context()
+	claims := ClaimsFrom(c)
+	if err := a.RevokeSession(ctx, claims.Session()); err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	if body.RefreshToken != "" {
+		sess, err := a.store.SessionByRefreshHash(ctx, hashRefreshToken(body.RefreshToken))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			a.abortWithError(c, err, "")
+			return
+		}
+		if err == nil && sess.UserID == claims.UserID() {
+			if err := a.RevokeSession(ctx, sess.ID); err != nil {
+				a.abortWithError(c, err, "")
+				return
+			}
+		}
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// handleJWKS: GET /.well-known/jwks.json → the public signing keys.
+func (a *Auth) handleJWKS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "application/jwk-set+json", a.keys.jwks)
+}
+
+// writeTokens sends a TokenResponse, never cached.
+func writeTokens(c *gin.Context, tokens *TokenResponse) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.JSON(http.StatusOK, tokens)
+}
+
+// clientInfo describes the request's client for its session record. The IP
+// comes from Gin's trusted-proxy setting.
+func clientInfo(c *gin.Context) ClientInfo {
+	return ClientInfo{UserAgent: c.Request.UserAgent(), IP: c.ClientIP()}
+}

@@ -1,0 +1,108 @@
+package ginauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+var (
+	errBodyTooLarge         = errors.New("ginauth: request body too large")
+	errUnsupportedMediaType = errors.New("ginauth: unsupported media type")
+)
+
+// maxEmailBytes is the longest email address accepted (RFC 5321 path limit).
+const maxEmailBytes = 254
+
+// mediaType returns the request's media type, lower-cased, without parameters.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// readBody reads the whole request body, capped at the configured limit.
+func (a *Auth) readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errBodyTooLarge
+	}
+	if err != nil {
+		return nil, &ValidationError{Errors: []FieldError{{Field: "body", Message: "could not read the request body"}}}
+	}
+	return body, nil
+}
+
+// decodeJSON reads a JSON request body into dst: 415 for another content
+// type, 413 past the size cap, 422 for malformed JSON or wrong types.
+// Unknown fields are ignored. An empty body is allowed when optional is true.
+func (a *Auth) decodeJSON(c *gin.Context, dst any, optional bool) error {
+	if c.Request.ContentLength == 0 && optional && c.Request.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	if mediaType(c.Request) != "application/json" {
+		return errUnsupportedMediaType
+	}
+	body, err := a.readBody(c)
+	if err != nil {
+		return err
+	}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return unmarshalStrict(body, dst)
+}
+
+// unmarshalStrict decodes exactly one JSON object into dst.
+func unmarshalStrict(body []byte, dst any) error {
+	if !utf8.Valid(body) {
+		return invalidField("body", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return invalidField(typeErr.Field, fmt.Sprintf("must be of type %s", typeErr.Type))
+		}
+		return invalidField("body", "the body is not a valid JSON object")
+	}
+	if dec.More() {
+		return invalidField("body", "the body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidField("body", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// CanonicalEmail trims and lower-cases an email address and checks that it
+// is one plain address of at most 254 bytes, without CR, LF or NUL. Every
+// email that reaches the store passes through it once.
+func CanonicalEmail(raw string) (string, error) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	switch {
+	case email == "":
+		return "", invalidField("email", "is required")
+	case len(email) > maxEmailBytes:
+		return "", invalidField("email", "is longer than 254 bytes")
+	case strings.ContainsAny(email, "\r\n\x00"):
+		return "", invalidField("email", "contains a control character")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return "", invalidField("email", "is not a valid email address")
+	}
+	return email, nil
+}

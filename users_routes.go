@@ -1,0 +1,74 @@
+package ginauth
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// UserRead is the public view of a user (the contract's `UserRead`): it
+// never holds the password hash or provider tokens.
+type UserRead struct {
+	ID            uuid.UUID          `json:"id"`
+	Email         string             `json:"email"`
+	IsActive      bool               `json:"is_active"`
+	IsSuperuser   bool               `json:"is_superuser"`
+	IsVerified    bool               `json:"is_verified"`
+	CreatedAt     time.Time          `json:"created_at"`
+	OAuthAccounts []OAuthAccountRead `json:"oauth_accounts"`
+}
+
+// OAuthAccountRead is the public view of a linked provider account.
+type OAuthAccountRead struct {
+	OAuthName    string `json:"oauth_name"`
+	AccountID    string `json:"account_id"`
+	AccountEmail string `json:"account_email"`
+}
+
+func newUserRead(u *User, accounts []OAuthAccount) UserRead {
+	read := UserRead{
+		ID:            u.ID,
+		Email:         u.Email,
+		IsActive:      u.IsActive,
+		IsSuperuser:   u.IsSuperuser,
+		IsVerified:    u.IsVerified,
+		CreatedAt:     u.CreatedAt.UTC(),
+		OAuthAccounts: make([]OAuthAccountRead, 0, len(accounts)),
+	}
+	for _, acc := range accounts {
+		read.OAuthAccounts = append(read.OAuthAccounts, OAuthAccountRead{
+			OAuthName: acc.OAuthName, AccountID: acc.AccountID, AccountEmail: acc.AccountEmail,
+		})
+	}
+	return read
+}
+
+// RegisterUsers mounts the user routes of the contract on g
+// (conventionally /users). Every response is marked Cache-Control: no-store.
+func (a *Auth) RegisterUsers(g *gin.RouterGroup) {
+	users := g.Group("", noStore)
+	users.GET("/me", a.RequireAuth(), a.handleGetMe)
+}
+
+// noStore marks every response of a group as not cacheable.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+// handleGetMe: GET /me → 200 UserRead of the authenticated user.
+func (a *Auth) handleGetMe(c *gin.Context) {
+	user, err := CurrentUser(c)
+	if err != nil {
+		a.abortCurrentUser(c, err)
+		return
+	}
+	accounts, err := a.store.OAuthAccountsOf(c.Request.Context(), user.ID)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	c.JSON(http.StatusOK, newUserRead(user, accounts))
+}
