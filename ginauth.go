@@ -118,6 +118,7 @@ type Auth struct {
 	hasher         *passwordHasher
 	logger         *slog.Logger
 	devSecret      bool
+	routes         routeBook
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.

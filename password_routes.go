@@ -9,16 +9,24 @@ import (
 )
 
 // Register mounts the auth routes of the contract on g (conventionally
-// /auth): register, login, refresh, logout, and the JWKS when access
-// tokens are signed with an asymmetric key.
+// /auth): register, login, refresh, logout, the OpenAPI document, and the
+// JWKS when access tokens are signed with an asymmetric key.
 func (a *Auth) Register(g *gin.RouterGroup) {
-	g.POST("/register", a.handleRegister)
-	g.POST("/login", a.handleLogin)
-	g.POST("/refresh", a.handleRefresh)
-	g.POST("/logout", a.RequireAuth(), a.handleLogout)
+	bad, unauthorized := http.StatusBadRequest, http.StatusUnauthorized
+	a.mount(g, operation{method: http.MethodPost, path: "/register", summary: "Register a user with email and password",
+		request: "Credentials", success: http.StatusCreated, response: "UserRead", errorCode: []int{bad}}, a.handleRegister)
+	a.mount(g, operation{method: http.MethodPost, path: "/login", summary: "Sign in; returns an access and a refresh token",
+		request: "Credentials", form: true, success: http.StatusOK, response: "TokenResponse", errorCode: []int{bad}}, a.handleLogin)
+	a.mount(g, operation{method: http.MethodPost, path: "/refresh", summary: "Trade a refresh token for a new pair",
+		request: "RefreshRequest", success: http.StatusOK, response: "TokenResponse", errorCode: []int{unauthorized}}, a.handleRefresh)
+	a.mount(g, operation{method: http.MethodPost, path: "/logout", summary: "End the session of the access token",
+		auth: true, request: "LogoutRequest", success: http.StatusNoContent, errorCode: []int{unauthorized}}, a.RequireAuth(), a.handleLogout)
 	if a.keys.jwks != nil { // HMAC keys are never published: no route, 404
-		g.GET("/.well-known/jwks.json", a.handleJWKS)
+		a.mount(g, operation{method: http.MethodGet, path: "/.well-known/jwks.json", summary: "Public keys of access tokens (JWK Set)",
+			success: http.StatusOK}, a.handleJWKS)
 	}
+	a.mount(g, operation{method: http.MethodGet, path: "/openapi.json", summary: "This OpenAPI document",
+		success: http.StatusOK}, a.handleOpenAPI)
 }
 
 type credentialsBody struct {
@@ -114,16 +122,20 @@ type refreshBody struct {
 
 // handleRefresh: POST /refresh {refresh_token} → 200 TokenResponse.
 func (a *Auth) handleRefresh(c *gin.Context) {
-	var body refreshBody
+	var body struct {
+		RefreshToken *string `json:"refresh_token"`
+	}
 	if err := a.decodeJSON(c, &body, false); err != nil {
 		a.abortWithError(c, err, "")
 		return
 	}
-	if body.RefreshToken == "" {
+	if body.RefreshToken == nil {
+		// Missing is a malformed request (422); present but empty is an
+		// invalid token like any other (401).
 		a.abortWithError(c, invalidField("refresh_token", "is required"), "")
 		return
 	}
-	tokens, err := a.Refresh(c.Request.Context(), body.RefreshToken)
+	tokens, err := a.Refresh(c.Request.Context(), *body.RefreshToken)
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return

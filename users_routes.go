@@ -49,7 +49,8 @@ func newUserRead(u *User, accounts []OAuthAccount) UserRead {
 // (conventionally /users). Every response is marked Cache-Control: no-store.
 func (a *Auth) RegisterUsers(g *gin.RouterGroup) {
 	users := g.Group("", noStore)
-	users.GET("/me", a.RequireAuth(), a.handleGetMe)
+	a.mount(users, operation{method: http.MethodGet, path: "/me", summary: "The authenticated user",
+		auth: true, success: http.StatusOK, response: "UserRead", errorCode: []int{http.StatusUnauthorized}}, a.RequireAuth(), a.handleGetMe)
 }
 
 // noStore marks every response of a group as not cacheable.
