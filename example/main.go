@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,13 +71,20 @@ func run() error {
 	return nil
 }
 
-// newRouter mounts the kit: /auth, /users and one protected route, GET /api/me.
+// indexPage is the small page at / for trying the kit in a browser.
+//
+//go:embed index.html
+var indexPage []byte
+
+// newRouter mounts the kit: /auth, /users, one protected route, GET /api/me,
+// and a page at / to try them.
 func newRouter(auth *ginauth.Auth, trustedProxies string) (*gin.Engine, error) {
 	r := gin.New()
 	r.Use(gin.Logger(), gin.Recovery())
 	if err := r.SetTrustedProxies(splitList(trustedProxies)); err != nil {
 		return nil, fmt.Errorf("GINAUTH_TRUSTED_PROXIES: %w", err)
 	}
+	r.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", indexPage) })
 	auth.Register(r.Group("/auth"))
 	auth.RegisterUsers(r.Group("/users"))
 	api := r.Group("/api", auth.RequireAuth())
