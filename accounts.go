@@ -85,6 +85,9 @@ func (a *Auth) Authenticate(ctx context.Context, email, password string) (*User,
 		return nil, err
 	}
 	ok, needsRehash, err := a.hasher.Verify(ctx, password, user.HashedPassword)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err // as for an unknown email: the hash was never looked at
+	}
 	if err != nil {
 		a.logger.WarnContext(ctx, "ginauth: unreadable password hash", "user_id", user.ID, "error", err)
 		return nil, ErrBadCredentials

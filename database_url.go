@@ -2,6 +2,7 @@ package ginauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -14,7 +15,7 @@ import (
 )
 
 // acceptedDatabaseSchemes names the URL schemes OpenStore understands.
-const acceptedDatabaseSchemes = "sqlite://, postgres://, postgresql://, mysql://"
+const acceptedDatabaseSchemes = "sqlite:// (or sqlite3://), postgres:// (or postgresql://), mysql:// (or mariadb://)"
 
 // sqliteParams make SQLite safe under concurrent requests: WAL so readers do
 // not block the writer, a busy timeout so writers wait instead of failing
@@ -47,9 +48,13 @@ func OpenStore(ctx context.Context, databaseURL string) (*GormStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ginauth: open database: %w", err)
 	}
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if strings.Contains(databaseURL, ":memory:") {
-		sqlDB.SetMaxOpenConns(1) // every connection would get its own empty database
+		// Every connection would get its own empty database, and the one
+		// connection must never be closed for idleness: the data goes with it.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+	} else {
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
@@ -66,8 +71,9 @@ func OpenStore(ctx context.Context, databaseURL string) (*GormStore, error) {
 // dialectorFor picks the GORM driver for a database URL.
 func dialectorFor(databaseURL string) (gorm.Dialector, error) {
 	scheme, rest, ok := strings.Cut(databaseURL, "://")
-	if !ok {
-		return nil, fmt.Errorf("ginauth: database URL %q has no scheme; accepted: %s", redactURL(databaseURL), acceptedDatabaseSchemes)
+	if !ok || !validScheme(scheme) {
+		// The value is not echoed: it may be a driver DSN holding a password.
+		return nil, fmt.Errorf("ginauth: database URL has no scheme; accepted: %s", acceptedDatabaseSchemes)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
@@ -99,8 +105,10 @@ func sqliteDSN(pathAndQuery string) string {
 		}
 	}
 	if path == ":memory:" {
+		// Private to this store (OpenStore gives it a single connection):
+		// cache=shared would make every :memory: store of the process one
+		// database.
 		path = "file::memory:"
-		query.Set("cache", "shared")
 	}
 	return path + "?" + query.Encode()
 }
@@ -110,6 +118,10 @@ func sqliteDSN(pathAndQuery string) string {
 func mysqlDSN(databaseURL string) (string, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // *url.Error repeats the URL, password included
+		}
 		return "", fmt.Errorf("ginauth: invalid database URL: %w", err)
 	}
 	host := u.Host
@@ -119,6 +131,9 @@ func mysqlDSN(databaseURL string) (string, error) {
 	query := u.Query()
 	query.Set("parseTime", "true")
 	query.Set("loc", "UTC")
+	// RowsAffected counts matched rows, as on the other databases, so an
+	// UPDATE that leaves a row unchanged is not taken for a missing row.
+	query.Set("clientFoundRows", "true")
 	if !query.Has("charset") {
 		query.Set("charset", "utf8mb4")
 	}
@@ -133,11 +148,34 @@ func mysqlDSN(databaseURL string) (string, error) {
 	return fmt.Sprintf("%stcp(%s)/%s?%s", user, host, strings.TrimPrefix(u.Path, "/"), query.Encode()), nil
 }
 
-// redactURL hides the password of a URL in error messages.
+// validScheme reports whether s is a URL scheme (RFC 3986 §3.1).
+func validScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// redactURL hides the password of a database URL in logs and error
+// messages: the user-info password and any password query parameter. A
+// value that is not a scheme:// URL (a driver's native DSN, say) is hidden
+// whole, since where its password sits is unknown.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return "(redacted)"
 	}
+	query := u.Query()
+	for key := range query {
+		if strings.Contains(strings.ToLower(key), "password") {
+			query.Set(key, "xxxxx")
+		}
+	}
+	u.RawQuery = query.Encode()
 	return u.Redacted()
 }

@@ -1,6 +1,7 @@
 package ginauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -14,38 +15,38 @@ type ErrorCode string
 
 // The error codes of the HTTP contract.
 const (
-	CodeRegisterUserAlreadyExists      ErrorCode = "REGISTER_USER_ALREADY_EXISTS"
-	CodeRegisterInvalidPassword        ErrorCode = "REGISTER_INVALID_PASSWORD"
-	CodeLoginBadCredentials            ErrorCode = "LOGIN_BAD_CREDENTIALS"
-	CodeLoginUserNotVerified           ErrorCode = "LOGIN_USER_NOT_VERIFIED"
-	CodeRefreshTokenInvalid            ErrorCode = "REFRESH_TOKEN_INVALID"
-	CodeResetPasswordBadToken          ErrorCode = "RESET_PASSWORD_BAD_TOKEN"
-	CodeResetPasswordInvalidPassword   ErrorCode = "RESET_PASSWORD_INVALID_PASSWORD"
-	CodeVerifyUserBadToken             ErrorCode = "VERIFY_USER_BAD_TOKEN"
-	CodeVerifyUserAlreadyVerified      ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
-	CodeUpdateUserEmailAlreadyExists   ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
-	CodeUpdateUserInvalidPassword      ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
-	CodeUpdateUserBadCurrentPassword   ErrorCode = "UPDATE_USER_BAD_CURRENT_PASSWORD"
-	CodeOAuthInvalidState              ErrorCode = "OAUTH_INVALID_STATE"
-	CodeOAuthNotAvailableEmail         ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
-	CodeOAuthUserAlreadyExists         ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
-	CodeOAuthAccountAlreadyLinked      ErrorCode = "OAUTH_ACCOUNT_ALREADY_LINKED"
-	CodeOAuthLastLoginMethod           ErrorCode = "OAUTH_LAST_LOGIN_METHOD"
-	CodeOAuthProviderError             ErrorCode = "OAUTH_PROVIDER_ERROR"
-	CodeOAuthProviderUnavailable       ErrorCode = "OAUTH_PROVIDER_UNAVAILABLE"
-	CodeProviderNotFound               ErrorCode = "PROVIDER_NOT_FOUND"
-	CodeRedirectNotAllowed             ErrorCode = "REDIRECT_NOT_ALLOWED"
-	CodeSessionNotFound                ErrorCode = "SESSION_NOT_FOUND"
-	CodeUserNotFound                   ErrorCode = "USER_NOT_FOUND"
-	CodeUnauthorized                   ErrorCode = "UNAUTHORIZED"
-	CodeForbidden                      ErrorCode = "FORBIDDEN"
-	CodeCSRFFailed                     ErrorCode = "CSRF_FAILED"
-	CodeTooManyRequests                ErrorCode = "TOO_MANY_REQUESTS"
-	CodeValidationError                ErrorCode = "VALIDATION_ERROR"
-	CodeRequestTooLarge                ErrorCode = "REQUEST_TOO_LARGE"
-	CodeUnsupportedMediaType           ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
-	CodeInternalError                  ErrorCode = "INTERNAL_ERROR"
-	CodeServiceUnavailable             ErrorCode = "SERVICE_UNAVAILABLE"
+	CodeRegisterUserAlreadyExists    ErrorCode = "REGISTER_USER_ALREADY_EXISTS"
+	CodeRegisterInvalidPassword      ErrorCode = "REGISTER_INVALID_PASSWORD"
+	CodeLoginBadCredentials          ErrorCode = "LOGIN_BAD_CREDENTIALS"
+	CodeLoginUserNotVerified         ErrorCode = "LOGIN_USER_NOT_VERIFIED"
+	CodeRefreshTokenInvalid          ErrorCode = "REFRESH_TOKEN_INVALID"
+	CodeResetPasswordBadToken        ErrorCode = "RESET_PASSWORD_BAD_TOKEN"
+	CodeResetPasswordInvalidPassword ErrorCode = "RESET_PASSWORD_INVALID_PASSWORD"
+	CodeVerifyUserBadToken           ErrorCode = "VERIFY_USER_BAD_TOKEN"
+	CodeVerifyUserAlreadyVerified    ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
+	CodeUpdateUserEmailAlreadyExists ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
+	CodeUpdateUserInvalidPassword    ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
+	CodeUpdateUserBadCurrentPassword ErrorCode = "UPDATE_USER_BAD_CURRENT_PASSWORD"
+	CodeOAuthInvalidState            ErrorCode = "OAUTH_INVALID_STATE"
+	CodeOAuthNotAvailableEmail       ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
+	CodeOAuthUserAlreadyExists       ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
+	CodeOAuthAccountAlreadyLinked    ErrorCode = "OAUTH_ACCOUNT_ALREADY_LINKED"
+	CodeOAuthLastLoginMethod         ErrorCode = "OAUTH_LAST_LOGIN_METHOD"
+	CodeOAuthProviderError           ErrorCode = "OAUTH_PROVIDER_ERROR"
+	CodeOAuthProviderUnavailable     ErrorCode = "OAUTH_PROVIDER_UNAVAILABLE"
+	CodeProviderNotFound             ErrorCode = "PROVIDER_NOT_FOUND"
+	CodeRedirectNotAllowed           ErrorCode = "REDIRECT_NOT_ALLOWED"
+	CodeSessionNotFound              ErrorCode = "SESSION_NOT_FOUND"
+	CodeUserNotFound                 ErrorCode = "USER_NOT_FOUND"
+	CodeUnauthorized                 ErrorCode = "UNAUTHORIZED"
+	CodeForbidden                    ErrorCode = "FORBIDDEN"
+	CodeCSRFFailed                   ErrorCode = "CSRF_FAILED"
+	CodeTooManyRequests              ErrorCode = "TOO_MANY_REQUESTS"
+	CodeValidationError              ErrorCode = "VALIDATION_ERROR"
+	CodeRequestTooLarge              ErrorCode = "REQUEST_TOO_LARGE"
+	CodeUnsupportedMediaType         ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
+	CodeInternalError                ErrorCode = "INTERNAL_ERROR"
+	CodeServiceUnavailable           ErrorCode = "SERVICE_UNAVAILABLE"
 )
 
 // Sentinel errors of the Go API. Store implementations return the store
@@ -147,6 +148,10 @@ func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode)
 		abortWithCode(c, http.StatusUnauthorized, CodeRefreshTokenInvalid)
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrSessionRevoked):
 		a.abortUnauthorized(c, true)
+	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+		// The client went away mid-request: nobody reads this answer and
+		// nothing failed on our side, so no error is logged.
+		abortWithCode(c, http.StatusServiceUnavailable, CodeServiceUnavailable)
 	case errors.Is(err, ErrStoreUnavailable):
 		a.logger.ErrorContext(c.Request.Context(), "ginauth: store unavailable", "error", err, "path", c.FullPath())
 		abortWithCode(c, http.StatusServiceUnavailable, CodeServiceUnavailable)

@@ -119,6 +119,7 @@ type Auth struct {
 	logger         *slog.Logger
 	devSecret      bool
 	routes         routeBook
+	refreshKeys    [][]byte // tag refresh tokens; [0] is current
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.
@@ -127,6 +128,16 @@ const minSecretBytes = 32
 // placeholderSecrets are values copied from documentation that must never
 // sign real tokens.
 var placeholderSecrets = []string{"secret", "changeme", "change-me", "change_me", "your-secret", "your_secret", "yoursecret", "supersecret", "super-secret", "mysecret", "replace-me", "replaceme", "example", "password", "xxxxxxxx"}
+
+// placeholderPhrases are instructions to replace the value, found in the
+// secrets of tutorials and .env templates ("your-super-secret-jwt-key-
+// change-this-in-production-2024!"). A secret holding one, separators
+// ignored, is refused however varied it is: each is at least 7 letters, so
+// a random secret holds one with a probability below one in a billion.
+var placeholderPhrases = []string{"changeme", "changethis", "replaceme", "replacethis", "replacewith", "yoursecret", "yoursuper", "yourjwt", "yourkey", "placeholder", "insecure", "inproduction", "forproduction", "fordevelopment", "developmentonly", "notsecret"}
+
+// placeholderSeparators are ignored when looking for placeholderPhrases.
+var placeholderSeparators = strings.NewReplacer("-", "", "_", "", " ", "", ".", "")
 
 // New validates cfg, fills its defaults and opens the store.
 func New(cfg Config) (*Auth, error) {
@@ -156,6 +167,10 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a.keys = keys
+	a.refreshKeys = [][]byte{deriveKey([]byte(cfg.Secret), "refresh-token")}
+	for _, s := range previous {
+		a.refreshKeys = append(a.refreshKeys, deriveKey(s, "refresh-token"))
+	}
 	a.parser = a.newAccessTokenParser()
 	a.tokenCache = newTokenCache(cfg.TokenCacheSize)
 	a.liveness = newLivenessCache(cfg.SessionCheckInterval, cfg.AccessTokenTTL+cfg.ClockSkew, 100_000)
@@ -180,7 +195,10 @@ func (cfg *Config) applyDefaults() error {
 	if err := checkSecret(cfg.Secret, release); err != nil {
 		return err
 	}
-	for _, s := range cfg.PreviousSecrets {
+	for i, s := range cfg.PreviousSecrets {
+		if s == "" {
+			return fmt.Errorf("ginauth: PreviousSecrets[%d] is empty; remove it", i)
+		}
 		if err := checkSecret(s, true); err != nil {
 			return fmt.Errorf("ginauth: a previous secret: %w", err)
 		}
@@ -237,12 +255,25 @@ func checkSecret(secret string, required bool) error {
 		return fmt.Errorf("ginauth: Secret is %d bytes; use at least %d random bytes (e.g. `openssl rand -base64 48`)", len(secret), minSecretBytes)
 	}
 	lower := strings.ToLower(secret)
-	distinct := map[rune]bool{}
-	for _, r := range lower {
-		distinct[r] = true
+	// Distinct bytes, ASCII letters folded. Not runes: strings.ToLower turns
+	// every invalid UTF-8 byte of a raw binary secret into U+FFFD, which
+	// made random 32-byte secrets look repetitive.
+	distinct := map[byte]bool{}
+	for i := 0; i < len(secret); i++ {
+		b := secret[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		distinct[b] = true
 	}
 	for _, p := range placeholderSecrets {
 		if strings.Contains(lower, p) && len(distinct) < 20 {
+			return errors.New("ginauth: Secret looks like a placeholder; use random bytes (e.g. `openssl rand -base64 48`)")
+		}
+	}
+	joined := placeholderSeparators.Replace(lower)
+	for _, p := range placeholderPhrases {
+		if strings.Contains(joined, p) {
 			return errors.New("ginauth: Secret looks like a placeholder; use random bytes (e.g. `openssl rand -base64 48`)")
 		}
 	}
@@ -263,11 +294,16 @@ func setDefault[T comparable](field *T, value T) {
 // Store returns the store in use.
 func (a *Auth) Store() Store { return a.store }
 
-// Config returns the configuration in use, defaults filled in. Its Secret
-// is redacted.
+// Config returns the configuration in use, defaults filled in. Its secrets
+// are redacted, so it can be logged: Secret reads "(redacted)",
+// PreviousSecrets and SigningKey are nil and the password of DatabaseURL
+// is masked.
 func (a *Auth) Config() Config {
 	cfg := a.cfg
-	cfg.Secret, cfg.PreviousSecrets = "(redacted)", nil
+	cfg.Secret, cfg.PreviousSecrets, cfg.SigningKey = "(redacted)", nil, nil
+	if strings.Contains(cfg.DatabaseURL, "@") || strings.Contains(strings.ToLower(cfg.DatabaseURL), "password") {
+		cfg.DatabaseURL = redactURL(cfg.DatabaseURL)
+	}
 	return cfg
 }
 

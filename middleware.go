@@ -15,7 +15,6 @@ type contextKey int
 
 const (
 	claimsKey contextKey = iota
-	authKey
 	userKey
 )
 
@@ -65,10 +64,10 @@ func (a *Auth) RequireAuth(opts ...Option) gin.HandlerFunc {
 			a.abortUnauthorized(c, false)
 			return
 		}
-		if !a.authenticate(c, token) {
+		claims, ok := a.authenticate(c, token)
+		if !ok {
 			return
 		}
-		claims := ClaimsFrom(c)
 		if req.fresh && !claims.Fresh {
 			abortForbidden(c, false)
 			return
@@ -104,13 +103,13 @@ func (a *Auth) OptionalAuth() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		claims, err := a.VerifyAccessToken(token)
+		now := a.now()
+		claims, err := a.verifyAccessToken(token, now)
 		if err == nil {
 			var live bool
-			live, err = a.sessionLive(c.Request.Context(), claims.Session())
+			live, err = a.sessionLiveAt(c.Request.Context(), claims.sessionID, now)
 			if err == nil && live {
 				c.Set(claimsKey, claims)
-				c.Set(authKey, a)
 			}
 		}
 		if errors.Is(err, ErrStoreUnavailable) {
@@ -122,25 +121,28 @@ func (a *Auth) OptionalAuth() gin.HandlerFunc {
 }
 
 // authenticate verifies the token and its session and stores the claims in
-// the context; on failure it has already answered.
-func (a *Auth) authenticate(c *gin.Context, token string) bool {
-	claims, err := a.VerifyAccessToken(token)
+// the context, and returns them; on failure it has already answered. For a
+// token seen before whose session was checked lately, it reads the clock
+// once, looks up two in-memory caches and allocates only the gin.Context's
+// Keys map (the claims carry their Auth, for CurrentUser).
+func (a *Auth) authenticate(c *gin.Context, token string) (*Claims, bool) {
+	now := a.now()
+	claims, err := a.verifyAccessToken(token, now)
 	if err != nil {
 		a.abortUnauthorized(c, true)
-		return false
+		return nil, false
 	}
-	live, err := a.sessionLive(c.Request.Context(), claims.Session())
+	live, err := a.sessionLiveAt(c.Request.Context(), claims.sessionID, now)
 	if err != nil {
 		a.abortWithError(c, err, "")
-		return false
+		return nil, false
 	}
 	if !live {
 		a.abortUnauthorized(c, true)
-		return false
+		return nil, false
 	}
 	c.Set(claimsKey, claims)
-	c.Set(authKey, a)
-	return true
+	return claims, true
 }
 
 // abortCurrentUser answers a CurrentUser failure: a vanished or inactive
@@ -156,10 +158,12 @@ func (a *Auth) abortCurrentUser(c *gin.Context, err error) {
 // bearerToken reads `Authorization: Bearer <token>` (scheme
 // case-insensitive). sent is false when no such header is present.
 func bearerToken(r *http.Request) (token string, sent bool) {
-	header := r.Header.Get("Authorization")
-	if header == "" {
+	// r.Header.Get("Authorization") without canonicalizing the key again.
+	values := r.Header["Authorization"]
+	if len(values) == 0 || values[0] == "" {
 		return "", false
 	}
+	header := values[0]
 	const scheme = "bearer "
 	if len(header) <= len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
 		return "", true
@@ -197,12 +201,10 @@ func CurrentUser(c *gin.Context) (*User, error) {
 		}
 	}
 	claims := ClaimsFrom(c)
-	v, _ := c.Get(authKey)
-	a, _ := v.(*Auth)
-	if claims == nil || a == nil {
+	if claims == nil || claims.auth == nil {
 		return nil, ErrNoUser
 	}
-	user, err := a.store.UserByID(c.Request.Context(), claims.UserID())
+	user, err := claims.auth.store.UserByID(c.Request.Context(), claims.UserID())
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoUser
 	}

@@ -99,10 +99,14 @@ func (a *Auth) readCredentials(c *gin.Context) (email, password string, err erro
 		if err != nil {
 			return "", "", invalidField("body", "the form is malformed")
 		}
-		if !form.Has("username") || !form.Has("password") {
-			return "", "", &ValidationError{Errors: []FieldError{
-				{Field: "username", Message: "username and password are required"},
-			}}
+		verr := &ValidationError{}
+		for _, field := range []string{"username", "password"} {
+			if !form.Has(field) {
+				verr.Errors = append(verr.Errors, FieldError{Field: field, Message: "is required"})
+			}
+		}
+		if len(verr.Errors) > 0 {
+			return "", "", verr
 		}
 		return form.Get("username"), form.Get("password"), nil
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -40,6 +41,9 @@ type passwordHasher struct {
 	params    Argon2Params
 	slots     chan struct{}
 	dummyHash string // verified for unknown users, so they cost the same time
+	// computations counts the argon2id and bcrypt computations done, so
+	// tests can prove that every login outcome costs the same work.
+	computations atomic.Int64
 }
 
 func newPasswordHasher(params Argon2Params, maxConcurrent int) (*passwordHasher, error) {
@@ -79,6 +83,7 @@ func (h *passwordHasher) Hash(ctx context.Context, password string) (string, err
 	}
 	defer h.release()
 	p := h.params
+	h.computations.Add(1)
 	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLength)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -86,8 +91,9 @@ func (h *passwordHasher) Hash(ctx context.Context, password string) (string, err
 
 // Verify checks a password against an argon2id or bcrypt hash. needsRehash
 // is true when the hash should be replaced by one with the current
-// parameters (a bcrypt hash, or argon2id with other costs). An empty or
-// unknown hash never matches, but still costs one hash computation.
+// parameters (a bcrypt hash, or argon2id with other costs). An empty,
+// unknown or malformed hash never matches, but still costs one hash
+// computation; a malformed argon2id or bcrypt hash is also an error.
 func (h *passwordHasher) Verify(ctx context.Context, password, hash string) (ok, needsRehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
@@ -95,11 +101,23 @@ func (h *passwordHasher) Verify(ctx context.Context, password, hash string) (ok,
 	defer h.release()
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		return h.verifyArgon2(password, hash)
+		ok, needsRehash, err = h.verifyArgon2(password, hash)
+		if err != nil {
+			_, _, _ = h.verifyArgon2(password, h.dummyHash) // unreadable: same cost as a real check
+		}
+		return ok, needsRehash, err
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		// bcrypt only reads 72 bytes; x/crypto refuses longer passwords
-		// instead of truncating them, and that refusal is a mismatch here.
-		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil, true, nil
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+		if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			// Malformed: x/crypto refused it before any work.
+			_, _, _ = h.verifyArgon2(password, h.dummyHash)
+			return false, false, fmt.Errorf("ginauth: malformed bcrypt hash: %w", err)
+		}
+		h.computations.Add(1)
+		// bcrypt reads only the first 72 bytes and x/crypto's Compare
+		// silently ignores the rest (only GenerateFromPassword refuses
+		// them): a longer password is a mismatch, never a truncated match.
+		return err == nil && len(password) <= 72, true, nil
 	default:
 		_, _, _ = h.verifyArgon2(password, h.dummyHash)
 		return false, false, nil
@@ -133,9 +151,11 @@ func (h *passwordHasher) verifyArgon2(password, encoded string) (ok, needsRehash
 	if err != nil || len(want) == 0 {
 		return false, false, errors.New("ginauth: malformed argon2id key")
 	}
-	if p.MemoryKiB > 1<<21 || p.Iterations > 100 || p.Parallelism == 0 {
+	// argon2.IDKey panics on zero passes or lanes.
+	if p.MemoryKiB > 1<<21 || p.Iterations == 0 || p.Iterations > 100 || p.Parallelism == 0 {
 		return false, false, errors.New("ginauth: argon2id parameters out of range")
 	}
+	h.computations.Add(1)
 	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	ok = subtle.ConstantTimeCompare(got, want) == 1
 	cur := h.params

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -88,21 +89,35 @@ func unmarshalStrict(body []byte, dst any) error {
 }
 
 // CanonicalEmail trims and lower-cases an email address and checks that it
-// is one plain address of at most 254 bytes, without CR, LF or NUL. Every
-// email that reaches the store passes through it once.
+// is one plain address of at most 254 bytes, valid UTF-8, without CR, LF,
+// NUL or any other control, format (bidi, zero-width) or separator
+// character. Every email that reaches the store passes through it once.
 func CanonicalEmail(raw string) (string, error) {
+	if !utf8.ValidString(raw) {
+		// strings.ToLower would silently turn invalid bytes into U+FFFD.
+		return "", invalidField("email", "is not valid UTF-8")
+	}
 	email := strings.ToLower(strings.TrimSpace(raw))
 	switch {
 	case email == "":
 		return "", invalidField("email", "is required")
 	case len(email) > maxEmailBytes:
 		return "", invalidField("email", "is longer than 254 bytes")
-	case strings.ContainsAny(email, "\r\n\x00"):
-		return "", invalidField("email", "contains a control character")
+	case strings.IndexFunc(email, isControlOrInvisible) >= 0:
+		return "", invalidField("email", "contains a control or invisible character")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
 		return "", invalidField("email", "is not a valid email address")
 	}
 	return email, nil
+}
+
+// isControlOrInvisible reports the runes an email address must not hold:
+// C0 and C1 controls (CR, LF, NUL, NEL...), format characters (bidi
+// overrides, zero-width joiners) and line, paragraph and space separators
+// other than the ASCII space, which net/mail already refuses outside quotes.
+// net/mail accepts every rune above U+007F in an atom, these included.
+func isControlOrInvisible(r rune) bool {
+	return r != ' ' && (unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs))
 }

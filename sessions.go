@@ -2,6 +2,7 @@ package ginauth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,9 +14,20 @@ import (
 	"github.com/google/uuid"
 )
 
-// refreshTokenBytes is the decoded length of a refresh token: the 16-byte
-// session id followed by 32 random bytes.
-const refreshTokenBytes = 16 + 32
+// A refresh token is base64url(session id [16] || nonce [16] || tag [16]),
+// where tag is an HMAC of the session id and nonce under a key derived from
+// the secret. The tag lets a token that is no longer current be told apart:
+// a genuine old token means theft and revokes its session; a forged one
+// (a session id read from an access token's `sid`, say) is merely refused,
+// so nobody can end another's session by guessing.
+const (
+	refreshNonceBytes = 16
+	refreshTagBytes   = 16
+	refreshTokenBytes = 16 + refreshNonceBytes + refreshTagBytes
+)
+
+// livenessQueryTimeout bounds the store query behind a liveness check.
+const livenessQueryTimeout = 5 * time.Second
 
 // TokenResponse is the body of a successful login or refresh (RFC 6749 §5.1).
 type TokenResponse struct {
@@ -35,31 +47,67 @@ type ClientInfo struct {
 
 // newRefreshToken makes an opaque refresh token for a session and the hash
 // that is stored in its place.
-func newRefreshToken(sessionID uuid.UUID) (token, hash string) {
+func (a *Auth) newRefreshToken(sessionID uuid.UUID) (token, hash string) {
 	var raw [refreshTokenBytes]byte
 	copy(raw[:16], sessionID[:])
-	if _, err := rand.Read(raw[16:]); err != nil {
+	if _, err := rand.Read(raw[16 : 16+refreshNonceBytes]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
+	copy(raw[16+refreshNonceBytes:], refreshTag(a.refreshKeys[0], raw[:16+refreshNonceBytes]))
 	token = base64.RawURLEncoding.EncodeToString(raw[:])
 	return token, hashRefreshToken(token)
 }
 
+// refreshTag authenticates the session id and nonce of a refresh token.
+func refreshTag(key, idAndNonce []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(idAndNonce)
+	return mac.Sum(nil)[:refreshTagBytes]
+}
+
 // hashRefreshToken is the stored form of a refresh token. The token holds
-// 256 random bits, so a plain SHA-256 is enough.
+// 128 random bits and a tag, so a plain SHA-256 is enough.
 func hashRefreshToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
 
-// sessionIDOfRefreshToken reads the session id a well-formed refresh token
-// carries.
-func sessionIDOfRefreshToken(token string) (uuid.UUID, bool) {
+// decodeRefreshToken reads a well-formed refresh token: canonical
+// base64url (no padding, no line breaks) of the right length.
+func decodeRefreshToken(token string) ([]byte, bool) {
+	if len(token) != base64.RawURLEncoding.EncodedLen(refreshTokenBytes) {
+		return nil, false
+	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) != refreshTokenBytes {
+		return nil, false
+	}
+	return raw, true
+}
+
+// sessionIDOfRefreshToken reads the session id a well-formed refresh token
+// carries, whether or not the token is genuine.
+func sessionIDOfRefreshToken(token string) (uuid.UUID, bool) {
+	raw, ok := decodeRefreshToken(token)
+	if !ok {
 		return uuid.Nil, false
 	}
 	return uuid.UUID(raw[:16]), true
+}
+
+// issuedRefreshToken reports whether this deployment issued the token: its
+// tag verifies under the current or a previous secret.
+func (a *Auth) issuedRefreshToken(token string) bool {
+	raw, ok := decodeRefreshToken(token)
+	if !ok {
+		return false
+	}
+	for _, key := range a.refreshKeys {
+		if hmac.Equal(raw[16+refreshNonceBytes:], refreshTag(key, raw[:16+refreshNonceBytes])) {
+			return true
+		}
+	}
+	return false
 }
 
 // startSession creates a session for a user who just signed in and issues
@@ -76,7 +124,7 @@ func (a *Auth) startSession(ctx context.Context, user *User, client ClientInfo) 
 		UserAgent:     truncate(client.UserAgent, 255),
 		IP:            truncate(client.IP, 45),
 	}
-	refresh, hash := newRefreshToken(sess.ID)
+	refresh, hash := a.newRefreshToken(sess.ID)
 	sess.RefreshTokenHash = hash
 	if err := a.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
@@ -110,7 +158,8 @@ func (a *Auth) tokenResponse(ctx context.Context, user *User, sess *Session, ref
 
 // Refresh trades a refresh token for a new token pair. The presented token
 // dies: a second use of it is taken as theft (RFC 9700 §4.14) and revokes
-// the whole session, the new pair included. Any failure is
+// the whole session, the new pair included. A token this deployment never
+// issued is refused without revoking anything. Any failure is
 // ErrRefreshTokenInvalid, but for a store failure.
 func (a *Auth) Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error) {
 	sessionID, ok := sessionIDOfRefreshToken(refreshToken)
@@ -121,6 +170,9 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string) (*TokenResponse
 	oldHash := hashRefreshToken(refreshToken)
 	sess, err := a.store.SessionByRefreshHash(ctx, oldHash)
 	if errors.Is(err, ErrNotFound) {
+		if !a.issuedRefreshToken(refreshToken) {
+			return nil, ErrRefreshTokenInvalid // forged: refused, nothing revoked
+		}
 		return nil, a.refreshTokenReused(ctx, sessionID)
 	}
 	if err != nil {
@@ -139,7 +191,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string) (*TokenResponse
 	if !user.IsActive {
 		return nil, ErrRefreshTokenInvalid
 	}
-	refresh, newHash := newRefreshToken(sess.ID)
+	refresh, newHash := a.newRefreshToken(sess.ID)
 	idleExpires := now.Add(a.cfg.SessionIdleTimeout)
 	err = a.store.RotateRefreshToken(ctx, sess.ID, oldHash, newHash, now, idleExpires)
 	if errors.Is(err, ErrNotFound) {
@@ -193,7 +245,11 @@ func (a *Auth) sessionLive(ctx context.Context, sessionID uuid.UUID) (bool, erro
 		return live, nil
 	}
 	v, err, _ := a.livenessChecks.Do(sessionID.String(), func() (any, error) {
-		live, err := a.store.SessionLive(ctx, sessionID, now)
+		// The query answers every request waiting on it, so it must not die
+		// with the first one's context.
+		queryCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livenessQueryTimeout)
+		defer cancel()
+		live, err := a.store.SessionLive(queryCtx, sessionID, now)
 		if err != nil {
 			return false, err
 		}

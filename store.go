@@ -57,6 +57,8 @@ type Store interface {
 }
 
 // GormStore is the Store on GORM: SQLite, PostgreSQL or MySQL/MariaDB.
+// It writes every time in UTC: SQLite keeps a time as text in the zone it
+// was given, and compares and sorts that text.
 type GormStore struct {
 	db *gorm.DB
 }
@@ -107,8 +109,8 @@ func storeError(err error) error {
 		return ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: %v", ErrDuplicate, err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
+	case errors.Is(err, context.Canceled):
+		return err // the client went away; nothing to report
 	default:
 		return fmt.Errorf("%w: %v", ErrStoreUnavailable, err)
 	}
@@ -127,6 +129,7 @@ func mustAffect(res *gorm.DB) error {
 
 // CreateUser implements Store.
 func (s *GormStore) CreateUser(ctx context.Context, u *User) error {
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return storeError(s.db.WithContext(ctx).Omit("OAuthAccounts").Create(u).Error)
 }
 
@@ -168,6 +171,12 @@ func (s *GormStore) DeleteUser(ctx context.Context, id uuid.UUID) error {
 
 // CreateSession implements Store.
 func (s *GormStore) CreateSession(ctx context.Context, sess *Session) error {
+	sess.CreatedAt, sess.LastUsedAt = sess.CreatedAt.UTC(), sess.LastUsedAt.UTC()
+	sess.IdleExpiresAt, sess.ExpiresAt = sess.IdleExpiresAt.UTC(), sess.ExpiresAt.UTC()
+	if sess.RevokedAt != nil {
+		revokedAt := sess.RevokedAt.UTC()
+		sess.RevokedAt = &revokedAt
+	}
 	return storeError(s.db.WithContext(ctx).Omit("User").Create(sess).Error)
 }
 
@@ -193,12 +202,12 @@ func (s *GormStore) SessionByRefreshHash(ctx context.Context, hash string) (*Ses
 func (s *GormStore) RotateRefreshToken(ctx context.Context, id uuid.UUID, oldHash, newHash string, usedAt, idleExpiresAt time.Time) error {
 	return mustAffect(s.db.WithContext(ctx).Model(&Session{}).
 		Where("id = ? AND refresh_token_hash = ? AND revoked_at IS NULL", id, oldHash).
-		Updates(map[string]any{"refresh_token_hash": newHash, "last_used_at": usedAt, "idle_expires_at": idleExpiresAt}))
+		Updates(map[string]any{"refresh_token_hash": newHash, "last_used_at": usedAt.UTC(), "idle_expires_at": idleExpiresAt.UTC()}))
 }
 
 // RevokeSession implements Store.
 func (s *GormStore) RevokeSession(ctx context.Context, id uuid.UUID, at time.Time) error {
-	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at)
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at.UTC())
 	return storeError(res.Error)
 }
 
@@ -213,7 +222,7 @@ func (s *GormStore) RevokeUserSessions(ctx context.Context, userID, except uuid.
 		if len(ids) == 0 {
 			return nil
 		}
-		return tx.Model(&Session{}).Where("id IN ?", ids).Update("revoked_at", at).Error
+		return tx.Model(&Session{}).Where("id IN ?", ids).Update("revoked_at", at.UTC()).Error
 	})
 	return ids, storeError(err)
 }

@@ -10,9 +10,13 @@ import (
 // of a signature check. An entry dies at the token's exp. The cache holds at
 // most max entries: when full, expired entries go first, then arbitrary ones
 // (a dropped entry only costs one more verification).
+//
+// Lookups take no lock (sync.Map), so concurrent requests presenting the same
+// token do not contend on a shared lock word; writers are serialized by mu.
 type tokenCache struct {
-	mu      sync.RWMutex
-	entries map[string]cachedToken
+	entries sync.Map // token string → *cachedToken
+	mu      sync.Mutex
+	n       int // len(entries), guarded by mu
 	max     int
 }
 
@@ -22,7 +26,7 @@ type cachedToken struct {
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{entries: make(map[string]cachedToken, min(max, 1024)), max: max}
+	return &tokenCache{max: max}
 }
 
 // get returns the verified claims of token when it is cached and not expired.
@@ -30,10 +34,12 @@ func (tc *tokenCache) get(token string, now time.Time) (*Claims, bool) {
 	if tc.max <= 0 {
 		return nil, false
 	}
-	tc.mu.RLock()
-	entry, ok := tc.entries[token]
-	tc.mu.RUnlock()
-	if !ok || !now.Before(entry.expires) {
+	v, ok := tc.entries.Load(token)
+	if !ok {
+		return nil, false
+	}
+	entry := v.(*cachedToken)
+	if !now.Before(entry.expires) {
 		return nil, false
 	}
 	return entry.claims, true
@@ -46,26 +52,36 @@ func (tc *tokenCache) put(token string, claims *Claims, expires, now time.Time) 
 	}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if len(tc.entries) >= tc.max {
+	if tc.n >= tc.max {
 		tc.evictLocked(now)
 	}
-	tc.entries[token] = cachedToken{claims: claims, expires: expires}
+	if _, loaded := tc.entries.Swap(token, &cachedToken{claims: claims, expires: expires}); !loaded {
+		tc.n++
+	}
 }
 
 // evictLocked drops expired entries and, if that is not enough, about an
-// eighth of the rest (map iteration order is random in Go).
+// eighth of the rest (sync.Map iteration order is arbitrary).
 func (tc *tokenCache) evictLocked(now time.Time) {
-	for token, entry := range tc.entries {
-		if !now.Before(entry.expires) {
-			delete(tc.entries, token)
+	tc.entries.Range(func(token, v any) bool {
+		if !now.Before(v.(*cachedToken).expires) {
+			tc.deleteLocked(token)
 		}
-	}
-	excess := len(tc.entries) - tc.max + max(tc.max/8, 1)
-	for token := range tc.entries {
+		return true
+	})
+	excess := tc.n - tc.max + max(tc.max/8, 1)
+	tc.entries.Range(func(token, _ any) bool {
 		if excess <= 0 {
-			break
+			return false
 		}
-		delete(tc.entries, token)
+		tc.deleteLocked(token)
 		excess--
+		return true
+	})
+}
+
+func (tc *tokenCache) deleteLocked(token any) {
+	if _, loaded := tc.entries.LoadAndDelete(token); loaded {
+		tc.n--
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -64,6 +65,17 @@ func newKeySet(secret []byte, previousSecrets [][]byte, signer crypto.Signer, pr
 	signing, err := newPublicKey(signer.Public())
 	if err != nil {
 		return nil, err
+	}
+	// Sign and verify once now: a signer the JWT library cannot use (an
+	// opaque KMS or HSM signer for RS256 or ES256) or whose Public() is not
+	// its own key would otherwise fail every sign-in or every request.
+	const probe = "ginauth signing key check"
+	sig, err := signing.method.Sign(probe, signer)
+	if err == nil {
+		err = signing.method.Verify(probe, sig, signing.key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ginauth: SigningKey cannot sign access tokens; use an ed25519.PrivateKey, *ecdsa.PrivateKey or *rsa.PrivateKey: %w", err)
 	}
 	ks.signingKID, ks.signingMethod, ks.signingKey = signing.kid, signing.method, signer
 	add(signing)
@@ -126,4 +138,14 @@ func newPublicKey(pub crypto.PublicKey) (*verificationKey, error) {
 	vk.jwk["alg"] = vk.method.Alg()
 	vk.jwk["use"] = "sig"
 	return vk, nil
+}
+
+// deriveKey derives a key for one purpose from the secret (HKDF-SHA256), so
+// that no two uses of the secret share a key.
+func deriveKey(secret []byte, purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, secret, nil, "ginauth/"+purpose, 32)
+	if err != nil {
+		panic(err) // hkdf fails only for lengths it cannot produce; 32 always works
+	}
+	return key
 }
