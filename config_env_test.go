@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ginauth/ginauth/providers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,4 +112,68 @@ func TestFromEnvFeedsNew(t *testing.T) {
 	assert.Equal(t, "https://auth.example.com", a.Config().Issuer)
 	claims := loginClaims(t, a)
 	assert.Equal(t, "https://auth.example.com", claims.Issuer)
+}
+
+// TestFromEnvProviders proves the provider variables of the contract turn
+// providers on, in a fixed order, and that half a pair is an error that
+// names the missing variable rather than a provider silently off.
+func TestFromEnvProviders(t *testing.T) {
+	for _, prefix := range []string{"GITHUB", "GOOGLE", "DISCORD", "OIDC"} {
+		t.Setenv(prefix+"_CLIENT_ID", "")
+		t.Setenv(prefix+"_CLIENT_SECRET", "")
+	}
+	t.Run("none", func(t *testing.T) {
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		assert.Empty(t, cfg.Providers)
+	})
+	t.Run("github google discord", func(t *testing.T) {
+		t.Setenv("GITHUB_CLIENT_ID", "gh-id")
+		t.Setenv("GITHUB_CLIENT_SECRET", "gh-secret")
+		t.Setenv("GOOGLE_CLIENT_ID", "g-id")
+		t.Setenv("GOOGLE_CLIENT_SECRET", "g-secret")
+		t.Setenv("DISCORD_CLIENT_ID", "d-id")
+		t.Setenv("DISCORD_CLIENT_SECRET", "d-secret")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		var names []string
+		for _, p := range cfg.Providers {
+			names = append(names, p.Name())
+		}
+		assert.Equal(t, []string{"github", "google", "discord"}, names)
+	})
+	t.Run("github enterprise", func(t *testing.T) {
+		t.Setenv("GITHUB_CLIENT_ID", "gh-id")
+		t.Setenv("GITHUB_CLIENT_SECRET", "gh-secret")
+		t.Setenv("GITHUB_BASE_URL", "https://github.example.com")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		require.Len(t, cfg.Providers, 1)
+		authURL := cfg.Providers[0].AuthCodeURL(providers.AuthRequest{State: "s", RedirectURL: "https://app/cb", CodeVerifier: strings.Repeat("v", 43)})
+		assert.True(t, strings.HasPrefix(authURL, "https://github.example.com/login/oauth/authorize?"), authURL)
+	})
+	t.Run("half a pair", func(t *testing.T) {
+		t.Setenv("DISCORD_CLIENT_ID", "d-id")
+		_, err := FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "DISCORD_CLIENT_SECRET")
+	})
+	t.Run("oidc needs an issuer", func(t *testing.T) {
+		t.Setenv("OIDC_CLIENT_ID", "o-id")
+		t.Setenv("OIDC_CLIENT_SECRET", "o-secret")
+		_, err := FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "OIDC_ISSUER")
+	})
+	t.Run("associate by email", func(t *testing.T) {
+		t.Setenv("GINAUTH_ASSOCIATE_BY_EMAIL", "true")
+		t.Setenv("GINAUTH_TRUSTED_ORIGINS", "https://app.example.com, http://localhost:3000")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		assert.True(t, cfg.AssociateByEmail)
+		assert.Equal(t, []string{"https://app.example.com", "http://localhost:3000"}, cfg.TrustedOrigins)
+		t.Setenv("GINAUTH_ASSOCIATE_BY_EMAIL", "maybe")
+		_, err = FromEnv()
+		assert.Error(t, err)
+	})
 }

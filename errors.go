@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/ginauth/ginauth/providers"
 )
 
 // ErrorCode is the machine-readable code in every error body
@@ -148,6 +149,25 @@ func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode)
 		abortWithCode(c, http.StatusUnauthorized, CodeRefreshTokenInvalid)
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrSessionRevoked):
 		a.abortUnauthorized(c, true)
+	case errors.Is(err, ErrProviderNotFound):
+		abortWithCode(c, http.StatusNotFound, CodeProviderNotFound)
+	case errors.Is(err, ErrRedirectNotAllowed):
+		abortWithCode(c, http.StatusBadRequest, CodeRedirectNotAllowed)
+	case errors.Is(err, ErrOAuthInvalidState):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthInvalidState)
+	case errors.Is(err, ErrOAuthNoEmail):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthNotAvailableEmail)
+	case errors.Is(err, ErrOAuthUserExists):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthUserAlreadyExists)
+	case errors.Is(err, ErrOAuthAccountLinked):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthAccountAlreadyLinked)
+	case errors.Is(err, ErrOAuthLastLoginMethod):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthLastLoginMethod)
+	case errors.Is(err, providers.ErrInvalidGrant):
+		abortWithCode(c, http.StatusBadRequest, CodeOAuthProviderError)
+	case errors.Is(err, providers.ErrProviderUnavailable):
+		a.logger.WarnContext(c.Request.Context(), "ginauth: provider unavailable", "error", err, "path", c.FullPath())
+		abortWithCode(c, http.StatusBadGateway, CodeOAuthProviderUnavailable)
 	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
 		// The client went away mid-request: nobody reads this answer and
 		// nothing failed on our side, so no error is logged.

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/ginauth/ginauth/providers"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/sync/singleflight"
 )
@@ -82,6 +83,18 @@ type Config struct {
 	// Default 10000; negative disables the cache.
 	TokenCacheSize int
 
+	// Providers are the OAuth / OpenID Connect providers users can sign in
+	// with; Register mounts their routes. Names must be unique.
+	Providers []providers.Provider
+	// TrustedOrigins are the origins ("https://app.example.com") that
+	// `redirect_to` may point at after an OAuth sign-in, compared as parsed
+	// scheme, host and port. Wildcards are refused.
+	TrustedOrigins []string
+	// AssociateByEmail links an OAuth sign-in to an existing user with the
+	// same email, but only when the provider verified the email and the
+	// local user is verified too. Off by default.
+	AssociateByEmail bool
+
 	// RequireVerified refuses login (LOGIN_USER_NOT_VERIFIED) to users who
 	// have not verified their email.
 	RequireVerified bool
@@ -120,6 +133,11 @@ type Auth struct {
 	devSecret      bool
 	routes         routeBook
 	refreshKeys    [][]byte // tag refresh tokens; [0] is current
+	stateSealer    *sealer  // OAuth state cookies
+	tokenSealer    *sealer  // provider tokens at rest
+	trustedOrigins []origin
+	providers      map[string]providers.Provider
+	providerList   []providers.Provider // in configuration order
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.
@@ -167,14 +185,31 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a.keys = keys
-	a.refreshKeys = [][]byte{deriveKey([]byte(cfg.Secret), "refresh-token")}
-	for _, s := range previous {
+	secrets := append([][]byte{[]byte(cfg.Secret)}, previous...)
+	for _, s := range secrets {
 		a.refreshKeys = append(a.refreshKeys, deriveKey(s, "refresh-token"))
+	}
+	if a.stateSealer, err = newSealer(secrets, "oauth-state"); err != nil {
+		return nil, err
+	}
+	if a.tokenSealer, err = newSealer(secrets, "provider-tokens"); err != nil {
+		return nil, err
 	}
 	a.parser = a.newAccessTokenParser()
 	a.tokenCache = newTokenCache(cfg.TokenCacheSize)
 	a.liveness = newLivenessCache(cfg.SessionCheckInterval, cfg.AccessTokenTTL+cfg.ClockSkew, 100_000)
 	if a.hasher, err = newPasswordHasher(cfg.Argon2, cfg.MaxConcurrentHashes); err != nil {
+		return nil, err
+	}
+
+	for _, raw := range cfg.TrustedOrigins {
+		o, err := parseOrigin(raw)
+		if err != nil {
+			return nil, err
+		}
+		a.trustedOrigins = append(a.trustedOrigins, o)
+	}
+	if err := a.setProviders(cfg.Providers); err != nil {
 		return nil, err
 	}
 

@@ -36,6 +36,13 @@ func TestOpenAPIListsEveryMountedRoute(t *testing.T) {
 		"/auth/logout":       "post",
 		"/auth/openapi.json": "get",
 		"/users/me":          "get",
+		"/auth/providers":    "get",
+
+		"/auth/{provider}/authorize":           "get",
+		"/auth/{provider}/callback":            "post",
+		"/auth/{provider}/associate/authorize": "get",
+		"/auth/{provider}/associate/callback":  "get",
+		"/auth/{provider}/associate":           "delete",
 	}
 	assert.Len(t, paths, len(want))
 	for path, method := range want {

@@ -25,6 +25,7 @@ func (a *Auth) Register(g *gin.RouterGroup) {
 		a.mount(g, operation{method: http.MethodGet, path: "/.well-known/jwks.json", summary: "Public keys of access tokens (JWK Set)",
 			success: http.StatusOK}, a.handleJWKS)
 	}
+	a.mountOAuth(g)
 	a.mount(g, operation{method: http.MethodGet, path: "/openapi.json", summary: "This OpenAPI document",
 		success: http.StatusOK}, a.handleOpenAPI)
 }

@@ -54,6 +54,21 @@ type Store interface {
 	// SessionLive reports whether a session can be used at now: it exists, is
 	// not revoked or expired, and its user exists and is active.
 	SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (bool, error)
+
+	// OAuthAccount loads the link of a provider account, by the provider's
+	// name and its immutable account id.
+	OAuthAccount(ctx context.Context, oauthName, accountID string) (*OAuthAccount, error)
+	// CreateOAuthAccount links a provider account to an existing user. A
+	// provider account linked already is ErrDuplicate.
+	CreateOAuthAccount(ctx context.Context, acc *OAuthAccount) error
+	// CreateUserWithOAuthAccount creates a user and its first provider
+	// link in one transaction: a taken email or a linked account is
+	// ErrDuplicate and leaves nothing behind.
+	CreateUserWithOAuthAccount(ctx context.Context, u *User, acc *OAuthAccount) error
+	// UpdateOAuthAccountTokens stores new provider tokens and email for a link.
+	UpdateOAuthAccountTokens(ctx context.Context, acc *OAuthAccount) error
+	// DeleteOAuthAccount removes a user's link to a provider.
+	DeleteOAuthAccount(ctx context.Context, userID uuid.UUID, oauthName string) error
 }
 
 // GormStore is the Store on GORM: SQLite, PostgreSQL or MySQL/MariaDB.
@@ -88,7 +103,24 @@ func (s *GormStore) Migrate(ctx context.Context) error {
 	if err := s.db.WithContext(ctx).AutoMigrate(&User{}, &OAuthAccount{}, &Session{}); err != nil {
 		return fmt.Errorf("ginauth: migrate: %w", err)
 	}
+	if s.db.Dialector.Name() == "mysql" {
+		// MySQL and MariaDB compare text case- and accent-insensitively by
+		// default: emails and provider account ids must match exactly.
+		for _, stmt := range mysqlExactColumns {
+			if err := s.db.WithContext(ctx).Exec(stmt).Error; err != nil {
+				return fmt.Errorf("ginauth: migrate: %w", err)
+			}
+		}
+	}
 	return nil
+}
+
+// mysqlExactColumns give the identifying columns a binary collation.
+var mysqlExactColumns = []string{
+	"ALTER TABLE users MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+	"ALTER TABLE oauth_accounts MODIFY oauth_name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+	"ALTER TABLE oauth_accounts MODIFY account_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+	"ALTER TABLE sessions MODIFY refresh_token_hash VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
 }
 
 // Close closes the database connections.
@@ -147,6 +179,11 @@ func (s *GormStore) UserByEmail(ctx context.Context, email string) (*User, error
 	var u User
 	if err := s.db.WithContext(ctx).Where("email = ?", email).Take(&u).Error; err != nil {
 		return nil, storeError(err)
+	}
+	if u.Email != email {
+		// A case- or accent-insensitive collation matched another address
+		// ("jose@" for "josé@"): that is not this user.
+		return nil, ErrNotFound
 	}
 	return &u, nil
 }

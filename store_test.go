@@ -1001,3 +1001,29 @@ func TestConcurrentSessionWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreEmailsMatchExactly proves that on every database an email
+// matches only itself: MariaDB's default collation would match "jose@" to
+// "josé@" and let one user sign in as the other. After migration the
+// column compares bytes, so the two are two users.
+func TestStoreEmailsMatchExactly(t *testing.T) {
+	for _, kind := range testDatabases() {
+		t.Run(kind, func(t *testing.T) {
+			s := openTestStore(t, kind)
+			ctx := context.Background()
+			jose := stCreateUser(t, s, "josé@example.com")
+
+			_, err := s.UserByEmail(ctx, "jose@example.com")
+			require.ErrorIs(t, err, ErrNotFound, "an accent-insensitive match is not this user")
+			found, err := s.UserByEmail(ctx, "josé@example.com")
+			require.NoError(t, err)
+			assert.Equal(t, jose.ID, found.ID)
+
+			other := stNewUser("jose@example.com")
+			require.NoError(t, s.CreateUser(ctx, other), "the accent-less address is another user")
+			found, err = s.UserByEmail(ctx, "jose@example.com")
+			require.NoError(t, err)
+			assert.Equal(t, other.ID, found.ID)
+		})
+	}
+}

@@ -43,6 +43,12 @@ func run() error {
 	if auth.UsesDevelopmentSecret() {
 		fmt.Fprint(os.Stderr, developmentKeyWarning)
 	}
+	if len(cfg.Providers) == 0 {
+		fmt.Fprint(os.Stderr, noProvidersHint)
+	}
+	for _, p := range cfg.Providers {
+		fmt.Printf("ginauth example: sign in with %s at %s/auth/%s/authorize\n", p.DisplayName(), auth.Config().BaseURL, p.Name())
+	}
 
 	router, err := newRouter(auth, os.Getenv("GINAUTH_TRUSTED_PROXIES"))
 	if err != nil {
@@ -125,5 +131,14 @@ const developmentKeyWarning = `
 #  production: set GINAUTH_SECRET to at least 32 random bytes, for example     #
 #      export GINAUTH_SECRET="$(openssl rand -base64 48)"                      #
 ################################################################################
+
+`
+
+const noProvidersHint = `ginauth example: no OAuth provider is configured. To add "sign in with ...", set for example
+    GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET    (GITHUB_BASE_URL for GitHub Enterprise Server)
+    GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET
+    DISCORD_CLIENT_ID / DISCORD_CLIENT_SECRET
+    OIDC_ISSUER / OIDC_CLIENT_ID / OIDC_CLIENT_SECRET (OIDC_NAME)   any OpenID Connect provider
+and register the callback URL <GINAUTH_BASE_URL>/auth/<provider>/callback with the provider.
 
 `

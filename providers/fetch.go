@@ -29,26 +29,37 @@ func getJSON(ctx context.Context, client *http.Client, url, accessToken string, 
 // doJSON sends a prepared request and decodes its JSON answer, with the
 // same limits and errors as getJSON.
 func doJSON(client *http.Client, req *http.Request, dst any) error {
-	resp, err := client.Do(req)
+	body, _, err := doBody(client, req)
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrProviderUnavailable, req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrProviderUnavailable, req.URL.Path, err)
-	}
-	if len(body) > maxResponseBytes {
-		return fmt.Errorf("%w: %s: response larger than %d bytes", ErrProviderUnavailable, req.URL.Path, maxResponseBytes)
-	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("%w: %s answered %d", ErrInvalidGrant, req.URL.Path, resp.StatusCode)
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return fmt.Errorf("%w: %s answered %d", ErrProviderUnavailable, req.URL.Path, resp.StatusCode)
+		return err
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		return fmt.Errorf("%w: %s: malformed JSON: %v", ErrProviderUnavailable, req.URL.Path, err)
 	}
 	return nil
+}
+
+// doBody sends a prepared request and returns its body and Content-Type,
+// with the same limits and errors as getJSON, for answers that may not be
+// JSON (a userinfo answer signed as a JWT).
+func doBody(client *http.Client, req *http.Request) ([]byte, string, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s %s: %v", ErrProviderUnavailable, req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrProviderUnavailable, req.URL.Path, err)
+	}
+	if len(body) > maxResponseBytes {
+		return nil, "", fmt.Errorf("%w: %s: response larger than %d bytes", ErrProviderUnavailable, req.URL.Path, maxResponseBytes)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, "", fmt.Errorf("%w: %s answered %d", ErrInvalidGrant, req.URL.Path, resp.StatusCode)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return nil, "", fmt.Errorf("%w: %s answered %d", ErrProviderUnavailable, req.URL.Path, resp.StatusCode)
+	}
+	return body, resp.Header.Get("Content-Type"), nil
 }

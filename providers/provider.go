@@ -24,7 +24,8 @@ type Provider interface {
 	DisplayName() string
 	// AuthCodeURL returns the URL the browser is sent to. It always
 	// carries the PKCE S256 challenge of req.CodeVerifier and, for OpenID
-	// Connect providers, req.Nonce.
+	// Connect providers, req.Nonce. A provider that also implements
+	// Checker returns "" while Check fails.
 	AuthCodeURL(req AuthRequest) string
 	// Exchange trades an authorization code for tokens. OpenID Connect
 	// providers verify the id_token (signature via JWKS, iss, aud, exp,
@@ -32,6 +33,30 @@ type Provider interface {
 	Exchange(ctx context.Context, req ExchangeRequest) (*Tokens, error)
 	// Profile reads the signed-in account's profile.
 	Profile(ctx context.Context, tokens *Tokens) (*Profile, error)
+}
+
+// Checker is implemented by providers that must reach the network before
+// they can serve, such as OpenID Connect providers, which read their
+// issuer's discovery document. Check returns nil once the provider is
+// ready, or an error wrapping ErrProviderUnavailable. After a failure it
+// tries again on a later call (at most every few seconds), so it is cheap
+// to call: ginauth.New calls it to report a wrong issuer at startup, and
+// the authorize route calls it before AuthCodeURL to answer 502 rather
+// than redirect the browser nowhere.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// ResponseModer is implemented by providers whose authorization response
+// does not come back as a query string on a GET. ResponseMode returns
+// the OAuth 2.0 response_mode they request: "form_post" (Sign in with
+// Apple) means the browser POSTs the callback as a form
+// (application/x-www-form-urlencoded) from the provider's origin, so the
+// callback route must accept POST for that provider, and a SameSite=Lax
+// state cookie is not sent with that cross-site POST. Providers that do
+// not implement it use the default "query" mode.
+type ResponseModer interface {
+	ResponseMode() string
 }
 
 // AuthRequest is what AuthCodeURL needs for one sign-in attempt.
@@ -114,10 +139,11 @@ func DefaultHTTPClient() *http.Client {
 type Option func(*options)
 
 type options struct {
-	httpClient *http.Client
-	scopes     []string
-	name       string
-	baseURL    string
+	httpClient  *http.Client
+	scopes      []string
+	name        string
+	displayName string
+	baseURL     string
 }
 
 // WithHTTPClient sets the HTTP client for every call to the provider.
@@ -128,6 +154,9 @@ func WithScopes(scopes ...string) Option { return func(o *options) { o.scopes = 
 
 // WithName sets the provider's Name, for two instances of one provider.
 func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithDisplayName sets the provider's DisplayName.
+func WithDisplayName(name string) Option { return func(o *options) { o.displayName = name } }
 
 // WithBaseURL points the provider at another host: GitHub Enterprise
 // Server, a self-hosted GitLab, an Okta org, a test server.
@@ -167,10 +196,28 @@ func exchange(ctx context.Context, client *http.Client, cfg oauth2.Config, req E
 	token, err := cfg.Exchange(withClient(ctx, client), req.Code, opts...)
 	if err != nil {
 		var retrieve *oauth2.RetrieveError
-		if errors.As(err, &retrieve) && retrieve.Response != nil && retrieve.Response.StatusCode < 500 {
+		if errors.As(err, &retrieve) && grantRefused(retrieve) {
 			return nil, fmt.Errorf("%w: %s", ErrInvalidGrant, retrieve.ErrorCode)
 		}
 		return nil, fmt.Errorf("%w: token endpoint: %v", ErrProviderUnavailable, err)
 	}
 	return token, nil
+}
+
+// grantRefused tells a refusal of the code (RFC 6749 §5.2: 400 or 401, or
+// 403 as some providers answer, or an error code in a 200) from a provider
+// in trouble (rate limits, 5xx, a wrong URL answering 404), which is
+// ErrProviderUnavailable.
+func grantRefused(e *oauth2.RetrieveError) bool {
+	if e.Response == nil {
+		return false
+	}
+	switch code := e.Response.StatusCode; {
+	case code == http.StatusBadRequest, code == http.StatusUnauthorized, code == http.StatusForbidden:
+		return e.ErrorCode != "server_error" && e.ErrorCode != "temporarily_unavailable"
+	case code >= 200 && code < 300:
+		return e.ErrorCode != "" && e.ErrorCode != "server_error" && e.ErrorCode != "temporarily_unavailable"
+	default:
+		return false
+	}
 }
