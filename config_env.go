@@ -15,7 +15,7 @@ import (
 // FromEnv reads the Config of the example app's environment (see
 // API-CONTRACT.md): GINAUTH_SECRET, GINAUTH_BASE_URL,
 // GINAUTH_DATABASE_URL, GINAUTH_TRUSTED_ORIGINS (comma-separated),
-// GINAUTH_ASSOCIATE_BY_EMAIL, and the providers: GITHUB_CLIENT_ID /
+// GINAUTH_ASSOCIATE_BY_EMAIL, GINAUTH_TRANSPORT (bearer or cookie), and the providers: GITHUB_CLIENT_ID /
 // GITHUB_CLIENT_SECRET (GITHUB_BASE_URL for GitHub Enterprise Server),
 // GOOGLE_*, DISCORD_*, and OIDC_ISSUER / OIDC_CLIENT_ID /
 // OIDC_CLIENT_SECRET (OIDC_NAME) for any OpenID Connect provider. Unset
@@ -35,6 +35,9 @@ func FromEnv() (Config, error) {
 		cfg.AssociateByEmail = on
 	}
 	var err error
+	if cfg.Transport, err = parseTransport(os.Getenv("GINAUTH_TRANSPORT")); err != nil {
+		return Config{}, err
+	}
 	if cfg.Providers, err = providersFromEnv(); err != nil {
 		return Config{}, err
 	}

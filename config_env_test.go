@@ -17,6 +17,7 @@ func setEnv(t *testing.T, secret, baseURL, databaseURL string) {
 	t.Setenv("GINAUTH_SECRET", secret)
 	t.Setenv("GINAUTH_BASE_URL", baseURL)
 	t.Setenv("GINAUTH_DATABASE_URL", databaseURL)
+	t.Setenv("GINAUTH_TRANSPORT", "")
 }
 
 // TestFromEnv proves that FromEnv reads GINAUTH_SECRET, GINAUTH_BASE_URL

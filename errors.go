@@ -149,6 +149,8 @@ func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode)
 		abortWithCode(c, http.StatusUnauthorized, CodeRefreshTokenInvalid)
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrSessionRevoked):
 		a.abortUnauthorized(c, true)
+	case errors.Is(err, ErrCSRF):
+		abortWithCode(c, http.StatusForbidden, CodeCSRFFailed)
 	case errors.Is(err, ErrProviderNotFound):
 		abortWithCode(c, http.StatusNotFound, CodeProviderNotFound)
 	case errors.Is(err, ErrRedirectNotAllowed):

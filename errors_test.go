@@ -57,6 +57,8 @@ func TestAbortWithError(t *testing.T) {
 			http.StatusUnauthorized, `{"detail":"UNAUTHORIZED"}`, `Bearer error="invalid_token"`, false},
 		{"session revoked", ErrSessionRevoked, "",
 			http.StatusUnauthorized, `{"detail":"UNAUTHORIZED"}`, `Bearer error="invalid_token"`, false},
+		{"csrf", ErrCSRF, "",
+			http.StatusForbidden, `{"detail":"CSRF_FAILED"}`, "", false},
 		{"store unavailable", fmt.Errorf("%w: dial tcp 10.0.0.5:5432: connection refused", ErrStoreUnavailable), "",
 			http.StatusServiceUnavailable, `{"detail":"SERVICE_UNAVAILABLE"}`, "", true},
 		{"unexpected error", errors.New(internal), "",

@@ -90,6 +90,12 @@ type Config struct {
 	// `redirect_to` may point at after an OAuth sign-in, compared as parsed
 	// scheme, host and port. Wildcards are refused.
 	TrustedOrigins []string
+	// Transport is how tokens reach clients: TransportBearer (default,
+	// JSON bodies and the Authorization header) or TransportCookie
+	// (HttpOnly cookies with CSRF protection). With the cookie transport,
+	// TrustedOrigins are also the origins allowed to send unsafe requests
+	// besides BaseURL's.
+	Transport Transport
 	// AssociateByEmail links an OAuth sign-in to an existing user with the
 	// same email, but only when the provider verified the email and the
 	// local user is verified too. Off by default.
@@ -136,6 +142,7 @@ type Auth struct {
 	stateSealer    *sealer  // OAuth state cookies
 	tokenSealer    *sealer  // provider tokens at rest
 	trustedOrigins []origin
+	baseOrigin     origin // of BaseURL, for the CSRF origin check
 	providers      map[string]providers.Provider
 	providerList   []providers.Provider // in configuration order
 }
@@ -202,6 +209,9 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 
+	if base, err := url.Parse(cfg.BaseURL); err == nil {
+		a.baseOrigin, _ = originOf(base)
+	}
 	for _, raw := range cfg.TrustedOrigins {
 		o, err := parseOrigin(raw)
 		if err != nil {
@@ -248,6 +258,9 @@ func (cfg *Config) applyDefaults() error {
 	}
 	if release && base.Scheme != "https" {
 		return fmt.Errorf("ginauth: BaseURL %q must use https in release mode (GIN_MODE=release)", cfg.BaseURL)
+	}
+	if cfg.Transport != TransportBearer && cfg.Transport != TransportCookie {
+		return fmt.Errorf("ginauth: Transport %d is neither TransportBearer nor TransportCookie", cfg.Transport)
 	}
 	setDefault(&cfg.Issuer, cfg.BaseURL)
 	setDefault(&cfg.Audience, "ginauth")

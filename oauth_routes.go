@@ -78,8 +78,11 @@ func (a *Auth) mountOAuth(g *gin.RouterGroup) {
 		success: http.StatusOK}, r.handleProviders)
 	a.mount(g, operation{method: http.MethodGet, path: "/:provider/authorize", summary: "Begin an OAuth sign-in",
 		success: http.StatusOK, errorCode: []int{bad, http.StatusNotFound}}, r.handleAuthorize(false))
+	// The callback is exempt from the CSRF guard: form_post providers post
+	// it cross-site by design, and the single-use state bound to this
+	// browser's cookie is its CSRF protection.
 	callback := operation{path: "/:provider/callback", summary: "Finish an OAuth sign-in", success: http.StatusOK,
-		response: "TokenResponse", errorCode: []int{bad, http.StatusBadGateway}}
+		response: "TokenResponse", errorCode: []int{bad, http.StatusBadGateway}, noCSRF: true}
 	callback.method = http.MethodGet
 	a.mount(g, callback, r.handleCallback(false))
 	callback.method = http.MethodPost
@@ -264,7 +267,8 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 
 // finishSignIn signs the provider account's user in (creating or linking
 // the user under the contract's rules) and answers with tokens: in the
-// body, or in cookies with a 302 to redirect_to.
+// body (cookie transport: cookies and 204), or in cookies with a 302 to
+// redirect_to.
 func (r *oauthRoutes) finishSignIn(c *gin.Context, provider string, profile *providers.Profile, tokens *providers.Tokens, redirectTo string) {
 	user, created, err := r.a.oauthUser(c.Request.Context(), provider, profile, tokens, c.Request)
 	if err != nil {
@@ -295,7 +299,7 @@ func (r *oauthRoutes) finishSignIn(c *gin.Context, provider string, profile *pro
 		r.a.cfg.Hooks.OnAfterLogin(c.Request.Context(), user, c.Request)
 	}
 	if redirectTo == "" {
-		writeTokens(c, pair)
+		r.a.answerTokens(c, pair)
 		return
 	}
 	r.a.setTokenCookies(c, pair)
@@ -359,22 +363,6 @@ func (r *oauthRoutes) handleUnlink(c *gin.Context) {
 		}
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// setTokenCookies hands a token pair to a browser after a redirect: HttpOnly
-// cookies, never the URL.
-func (a *Auth) setTokenCookies(c *gin.Context, pair *TokenResponse) {
-	prefix := ""
-	if a.secureCookies() {
-		prefix = "__Host-"
-	}
-	for _, cookie := range []*http.Cookie{
-		{Name: prefix + "ginauth_access", Value: pair.AccessToken, MaxAge: pair.ExpiresIn},
-		{Name: prefix + "ginauth_refresh", Value: pair.RefreshToken, MaxAge: pair.RefreshExpiresIn},
-	} {
-		cookie.Path, cookie.HttpOnly, cookie.Secure, cookie.SameSite = "/", true, a.secureCookies(), http.SameSiteLaxMode
-		http.SetCookie(c.Writer, cookie)
-	}
 }
 
 // providerTokenExpiry is the provider access token's expiry, if it has one.

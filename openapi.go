@@ -21,6 +21,7 @@ type operation struct {
 	success   int
 	response  string // schema name of the success body, "" for none
 	errorCode []int  // error statuses besides 422/500/503
+	noCSRF    bool   // exempt from the cookie transport's CSRF guard
 }
 
 // routeBook records what Register and RegisterUsers mounted.
@@ -31,6 +32,15 @@ type routeBook struct {
 
 // mount registers a route on g and records it for the OpenAPI document.
 func (a *Auth) mount(g *gin.RouterGroup, op operation, handlers ...gin.HandlerFunc) {
+	if a.cookieMode() {
+		if isUnsafe(op.method) && !op.noCSRF {
+			handlers = append([]gin.HandlerFunc{a.csrfGuard}, handlers...)
+			op.errorCode = append(append([]int(nil), op.errorCode...), http.StatusForbidden)
+		}
+		if op.response == "TokenResponse" { // the tokens go in cookies
+			op.success, op.response = http.StatusNoContent, ""
+		}
+	}
 	g.Handle(op.method, op.path, handlers...)
 	a.routes.mu.Lock()
 	defer a.routes.mu.Unlock()

@@ -70,7 +70,8 @@ func (a *Auth) handleRegister(c *gin.Context) {
 }
 
 // handleLogin: POST /login, JSON {email, password} or the OAuth2 password
-// form (username, password) → 200 TokenResponse.
+// form (username, password) → 200 TokenResponse (cookie transport: 204
+// and the cookies).
 func (a *Auth) handleLogin(c *gin.Context) {
 	email, password, err := a.readCredentials(c)
 	if err != nil {
@@ -85,7 +86,7 @@ func (a *Auth) handleLogin(c *gin.Context) {
 	if a.cfg.Hooks.OnAfterLogin != nil {
 		a.cfg.Hooks.OnAfterLogin(c.Request.Context(), user, c.Request)
 	}
-	writeTokens(c, tokens)
+	a.answerTokens(c, tokens)
 }
 
 // readCredentials reads login credentials from JSON or from the OAuth2
@@ -125,14 +126,26 @@ type refreshBody struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// handleRefresh: POST /refresh {refresh_token} → 200 TokenResponse.
+// handleRefresh: POST /refresh {refresh_token} → 200 TokenResponse. With
+// the cookie transport the body may be empty: the refresh cookie is used,
+// and the answer is 204 with new cookies.
 func (a *Auth) handleRefresh(c *gin.Context) {
 	var body struct {
 		RefreshToken *string `json:"refresh_token"`
 	}
-	if err := a.decodeJSON(c, &body, false); err != nil {
+	if err := a.decodeJSON(c, &body, a.cookieMode()); err != nil {
 		a.abortWithError(c, err, "")
 		return
+	}
+	if body.RefreshToken == nil && a.cookieMode() {
+		// The refresh cookie, which only a same-site page echoing the
+		// CSRF cookie may spend.
+		if err := a.checkCSRF(c.Request, true); err != nil {
+			a.abortWithError(c, err, "")
+			return
+		}
+		cookie := a.cookieValue(c.Request, refreshCookieName)
+		body.RefreshToken = &cookie
 	}
 	if body.RefreshToken == nil {
 		// Missing is a malformed request (422); present but empty is an
@@ -145,12 +158,13 @@ func (a *Auth) handleRefresh(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	writeTokens(c, tokens)
+	a.answerTokens(c, tokens)
 }
 
 // handleLogout: POST /logout → 204; the session of the access token ends,
-// and the session of the optional {refresh_token} too when it is the same
-// user's.
+// and the session of the optional {refresh_token} (cookie transport: else
+// of the refresh cookie) too when it is the same user's. The cookie
+// transport's cookies are cleared.
 func (a *Auth) handleLogout(c *gin.Context) {
 	var body refreshBody
 	if err := a.decodeJSON(c, &body, true); err != nil {
@@ -162,6 +176,9 @@ func (a *Auth) handleLogout(c *gin.Context) {
 	if err := a.RevokeSession(ctx, claims.Session()); err != nil {
 		a.abortWithError(c, err, "")
 		return
+	}
+	if body.RefreshToken == "" && a.cookieMode() {
+		body.RefreshToken = a.cookieValue(c.Request, refreshCookieName)
 	}
 	if body.RefreshToken != "" {
 		sess, err := a.store.SessionByRefreshHash(ctx, hashRefreshToken(body.RefreshToken))
@@ -175,6 +192,9 @@ func (a *Auth) handleLogout(c *gin.Context) {
 				return
 			}
 		}
+	}
+	if a.cookieMode() {
+		a.clearTokenCookies(c)
 	}
 	c.Status(http.StatusNoContent)
 }

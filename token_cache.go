@@ -8,21 +8,25 @@ import (
 // tokenCache remembers access tokens that passed full verification, keyed by
 // the exact token string, so a token seen before costs a map lookup instead
 // of a signature check. An entry dies at the token's exp. The cache holds at
-// most max entries: when full, expired entries go first, then arbitrary ones
+// most max entries: when full, expired entries go first, then the oldest
 // (a dropped entry only costs one more verification).
 //
 // Lookups take no lock (sync.Map), so concurrent requests presenting the same
-// token do not contend on a shared lock word; writers are serialized by mu.
+// token do not contend on a shared lock word. Writers are serialized by mu,
+// which also guards order: every entry, oldest first, so that eviction walks
+// a slice instead of the map.
 type tokenCache struct {
 	entries sync.Map // token string → *cachedToken
 	mu      sync.Mutex
-	n       int // len(entries), guarded by mu
+	order   []*cachedToken
 	max     int
 }
 
 type cachedToken struct {
+	token   string
 	claims  *Claims
 	expires time.Time
+	slot    int // index in order, guarded by mu; never read by get
 }
 
 func newTokenCache(max int) *tokenCache {
@@ -52,36 +56,44 @@ func (tc *tokenCache) put(token string, claims *Claims, expires, now time.Time) 
 	}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if tc.n >= tc.max {
+	if len(tc.order) >= tc.max {
 		tc.evictLocked(now)
 	}
-	if _, loaded := tc.entries.Swap(token, &cachedToken{claims: claims, expires: expires}); !loaded {
-		tc.n++
+	entry := &cachedToken{token: token, claims: claims, expires: expires}
+	if v, loaded := tc.entries.Swap(token, entry); loaded {
+		entry.slot = v.(*cachedToken).slot
+		tc.order[entry.slot] = entry
+		return
 	}
+	entry.slot = len(tc.order)
+	tc.order = append(tc.order, entry)
 }
 
 // evictLocked drops expired entries and, if that is not enough, about an
-// eighth of the rest (sync.Map iteration order is arbitrary).
+// eighth of the rest, oldest first.
 func (tc *tokenCache) evictLocked(now time.Time) {
-	tc.entries.Range(func(token, v any) bool {
-		if !now.Before(v.(*cachedToken).expires) {
-			tc.deleteLocked(token)
+	kept := tc.order[:0]
+	for _, entry := range tc.order {
+		if now.Before(entry.expires) {
+			entry.slot = len(kept)
+			kept = append(kept, entry)
+		} else {
+			tc.entries.Delete(entry.token)
 		}
-		return true
-	})
-	excess := tc.n - tc.max + max(tc.max/8, 1)
-	tc.entries.Range(func(token, _ any) bool {
-		if excess <= 0 {
-			return false
-		}
-		tc.deleteLocked(token)
-		excess--
-		return true
-	})
-}
-
-func (tc *tokenCache) deleteLocked(token any) {
-	if _, loaded := tc.entries.LoadAndDelete(token); loaded {
-		tc.n--
+	}
+	clear(tc.order[len(kept):])
+	tc.order = kept
+	excess := len(tc.order) - tc.max + max(tc.max/8, 1)
+	if excess <= 0 {
+		return
+	}
+	for _, entry := range tc.order[:excess] {
+		tc.entries.Delete(entry.token)
+	}
+	n := copy(tc.order, tc.order[excess:])
+	clear(tc.order[n:])
+	tc.order = tc.order[:n]
+	for i, entry := range tc.order {
+		entry.slot = i
 	}
 }

@@ -217,3 +217,26 @@ func signHS256(secret, header, payload string) string {
 
 // nopStore is a Store that is never asked anything here.
 type nopStore struct{ Store }
+
+// TestVerifyHS256 proves that the pooled HMAC agrees with golang-jwt's
+// HS256 for the right signature, a wrong one and a truncated one, with two
+// keys of the same length taking turns (a pooled state serves its own key
+// only).
+func TestVerifyHS256(t *testing.T) {
+	keys := [][]byte{[]byte(testSecret), []byte(strings.ToUpper(testSecret))}
+	const signing = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0"
+	for round := range 50 {
+		key, other := keys[round%2], keys[(round+1)%2]
+		sig, err := jwt.SigningMethodHS256.Sign(signing, key)
+		require.NoError(t, err)
+		for _, tc := range []struct {
+			sig []byte
+			key []byte
+		}{{sig, key}, {sig, other}, {sig[:len(sig)-1], key}, {nil, key}} {
+			want := jwt.SigningMethodHS256.Verify(signing, tc.sig, tc.key) == nil
+			assert.Equal(t, want, verifyHS256(signing, tc.sig, tc.key), "round %d", round)
+		}
+		assert.False(t, verifyHS256(signing+"x", sig, key))
+	}
+	assert.False(t, verifyHS256(signing, nil, nil))
+}
