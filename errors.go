@@ -119,6 +119,42 @@ type passwordDetail struct {
 	Reason string    `json:"reason"`
 }
 
+// plainError is a Go error whose answer is a status and a code, nothing more.
+type plainError struct {
+	err    error
+	status int
+	code   ErrorCode
+}
+
+// plainErrors are checked in order with errors.Is.
+var plainErrors = []plainError{
+	{errBodyTooLarge, http.StatusRequestEntityTooLarge, CodeRequestTooLarge},
+	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType},
+	{ErrUserAlreadyExists, http.StatusBadRequest, CodeRegisterUserAlreadyExists},
+	{ErrBadCredentials, http.StatusBadRequest, CodeLoginBadCredentials},
+	{ErrUserNotVerified, http.StatusBadRequest, CodeLoginUserNotVerified},
+	{ErrRefreshTokenInvalid, http.StatusUnauthorized, CodeRefreshTokenInvalid},
+	{ErrCSRF, http.StatusForbidden, CodeCSRFFailed},
+	{ErrProviderNotFound, http.StatusNotFound, CodeProviderNotFound},
+	{ErrRedirectNotAllowed, http.StatusBadRequest, CodeRedirectNotAllowed},
+	{ErrOAuthInvalidState, http.StatusBadRequest, CodeOAuthInvalidState},
+	{ErrOAuthNoEmail, http.StatusBadRequest, CodeOAuthNotAvailableEmail},
+	{ErrOAuthUserExists, http.StatusBadRequest, CodeOAuthUserAlreadyExists},
+	{ErrOAuthAccountLinked, http.StatusBadRequest, CodeOAuthAccountAlreadyLinked},
+	{ErrOAuthLastLoginMethod, http.StatusBadRequest, CodeOAuthLastLoginMethod},
+	{providers.ErrInvalidGrant, http.StatusBadRequest, CodeOAuthProviderError},
+}
+
+// plainErrorFor finds err's entry in plainErrors, or nil.
+func plainErrorFor(err error) *plainError {
+	for i := range plainErrors {
+		if errors.Is(err, plainErrors[i].err) {
+			return &plainErrors[i]
+		}
+	}
+	return nil
+}
+
 // abortWithCode writes `{"detail": code}` with status and stops the chain.
 func abortWithCode(c *gin.Context, status int, code ErrorCode) {
 	c.AbortWithStatusJSON(status, errorBody{Detail: code})
@@ -128,6 +164,10 @@ func abortWithCode(c *gin.Context, status int, code ErrorCode) {
 // is the `*_INVALID_PASSWORD` code of the route, used for a *PasswordError.
 // This is the one place where Go errors become HTTP status codes.
 func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode) {
+	if plain := plainErrorFor(err); plain != nil {
+		abortWithCode(c, plain.status, plain.code)
+		return
+	}
 	var pwErr *PasswordError
 	var valErr *ValidationError
 	switch {
@@ -135,38 +175,8 @@ func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode)
 		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Detail: passwordDetail{Code: passwordCode, Reason: pwErr.Reason}})
 	case errors.As(err, &valErr):
 		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Detail: CodeValidationError, Errors: valErr.Errors})
-	case errors.Is(err, errBodyTooLarge):
-		abortWithCode(c, http.StatusRequestEntityTooLarge, CodeRequestTooLarge)
-	case errors.Is(err, errUnsupportedMediaType):
-		abortWithCode(c, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType)
-	case errors.Is(err, ErrUserAlreadyExists):
-		abortWithCode(c, http.StatusBadRequest, CodeRegisterUserAlreadyExists)
-	case errors.Is(err, ErrBadCredentials):
-		abortWithCode(c, http.StatusBadRequest, CodeLoginBadCredentials)
-	case errors.Is(err, ErrUserNotVerified):
-		abortWithCode(c, http.StatusBadRequest, CodeLoginUserNotVerified)
-	case errors.Is(err, ErrRefreshTokenInvalid):
-		abortWithCode(c, http.StatusUnauthorized, CodeRefreshTokenInvalid)
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrSessionRevoked):
 		a.abortUnauthorized(c, true)
-	case errors.Is(err, ErrCSRF):
-		abortWithCode(c, http.StatusForbidden, CodeCSRFFailed)
-	case errors.Is(err, ErrProviderNotFound):
-		abortWithCode(c, http.StatusNotFound, CodeProviderNotFound)
-	case errors.Is(err, ErrRedirectNotAllowed):
-		abortWithCode(c, http.StatusBadRequest, CodeRedirectNotAllowed)
-	case errors.Is(err, ErrOAuthInvalidState):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthInvalidState)
-	case errors.Is(err, ErrOAuthNoEmail):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthNotAvailableEmail)
-	case errors.Is(err, ErrOAuthUserExists):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthUserAlreadyExists)
-	case errors.Is(err, ErrOAuthAccountLinked):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthAccountAlreadyLinked)
-	case errors.Is(err, ErrOAuthLastLoginMethod):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthLastLoginMethod)
-	case errors.Is(err, providers.ErrInvalidGrant):
-		abortWithCode(c, http.StatusBadRequest, CodeOAuthProviderError)
 	case errors.Is(err, providers.ErrProviderUnavailable):
 		a.logger.WarnContext(c.Request.Context(), "ginauth: provider unavailable", "error", err, "path", c.FullPath())
 		abortWithCode(c, http.StatusBadGateway, CodeOAuthProviderUnavailable)
