@@ -3,7 +3,6 @@ package ginauth
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/ginauth/ginauth/providers"
 	"github.com/google/uuid"
@@ -14,7 +13,7 @@ import (
 // email alone; an existing user with the same email is linked only when
 // AssociateByEmail is on and both the provider and the local user verified
 // the email. created is true for a new user.
-func (a *Auth) oauthUser(ctx context.Context, provider string, profile *providers.Profile, tokens *providers.Tokens, r *http.Request) (user *User, created bool, err error) {
+func (a *Auth) oauthUser(ctx context.Context, provider string, profile *providers.Profile, tokens *providers.Tokens) (user *User, created bool, err error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		user, created, err = a.oauthUserOnce(ctx, provider, profile, tokens)
 		if !errors.Is(err, ErrDuplicate) {

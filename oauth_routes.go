@@ -270,7 +270,7 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 // body (cookie transport: cookies and 204), or in cookies with a 302 to
 // redirect_to.
 func (r *oauthRoutes) finishSignIn(c *gin.Context, provider string, profile *providers.Profile, tokens *providers.Tokens, redirectTo string) {
-	user, created, err := r.a.oauthUser(c.Request.Context(), provider, profile, tokens, c.Request)
+	user, created, err := r.a.oauthUser(c.Request.Context(), provider, profile, tokens)
 	if err != nil {
 		r.a.abortWithError(c, err, "")
 		return

@@ -1,7 +1,6 @@
 package ginauth
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -91,14 +90,4 @@ func (lc *livenessCache) evictLocked(now time.Time) {
 		delete(lc.entries, id)
 		excess--
 	}
-}
-
-// sessionLiveAt is sessionLive for a request that has read the clock
-// already: a cached answer costs no second reading. Anything else is
-// sessionLive's to decide.
-func (a *Auth) sessionLiveAt(ctx context.Context, sessionID uuid.UUID, now time.Time) (bool, error) {
-	if live, ok := a.liveness.get(sessionID, now); ok {
-		return live, nil
-	}
-	return a.sessionLive(ctx, sessionID)
 }

@@ -240,7 +240,12 @@ func (a *Auth) RevokeUserSessions(ctx context.Context, userID, except uuid.UUID)
 // sessionLive reports whether the session of an access token may still be
 // used, from the liveness cache when its entry is recent enough.
 func (a *Auth) sessionLive(ctx context.Context, sessionID uuid.UUID) (bool, error) {
-	now := a.now()
+	return a.sessionLiveAt(ctx, sessionID, a.now())
+}
+
+// sessionLiveAt is sessionLive for a request that has read the clock
+// already. Concurrent misses for one session share a single store query.
+func (a *Auth) sessionLiveAt(ctx context.Context, sessionID uuid.UUID, now time.Time) (bool, error) {
 	if live, ok := a.liveness.get(sessionID, now); ok {
 		return live, nil
 	}
