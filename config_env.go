@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -15,11 +16,28 @@ import (
 // FromEnv reads the Config of the example app's environment (see
 // API-CONTRACT.md): GINAUTH_SECRET, GINAUTH_BASE_URL,
 // GINAUTH_DATABASE_URL, GINAUTH_TRUSTED_ORIGINS (comma-separated),
-// GINAUTH_ASSOCIATE_BY_EMAIL, GINAUTH_TRANSPORT (bearer or cookie), and the providers: GITHUB_CLIENT_ID /
+// GINAUTH_ASSOCIATE_BY_EMAIL, GINAUTH_TRANSPORT (bearer or cookie),
+// GINAUTH_SMTP_URL, GINAUTH_REDIS_URL, and the providers: GITHUB_CLIENT_ID /
 // GITHUB_CLIENT_SECRET (GITHUB_BASE_URL for GitHub Enterprise Server),
 // GOOGLE_*, DISCORD_*, and OIDC_ISSUER / OIDC_CLIENT_ID /
 // OIDC_CLIENT_SECRET (OIDC_NAME) for any OpenID Connect provider. Unset
 // variables keep their defaults.
+//
+// GINAUTH_SMTP_URL (smtp://user:pass@host:port, STARTTLS when the server
+// offers it, or smtps:// for implicit TLS; see NewSMTPMailer) sets Mailer.
+// The sender is no-reply@ followed by the host of the base URL, unless the
+// URL carries a percent-encoded from parameter, for example
+// smtp://user:pass@mail.example.com:587?from=Example%20%3Cno-reply%40example.com%3E;
+// that parameter is removed before the URL reaches NewSMTPMailer. Unset,
+// Mailer stays nil and New logs every mail instead (NewLogMailer).
+//
+// GINAUTH_REDIS_URL (redis://[user:password@]host:port/db or rediss://)
+// sets RateLimiter to OpenRedisRateLimiter's limiter, which does not
+// connect until its first use. The Auth does not own it: New and Close
+// leave it alone, so the caller closes it (a *RedisRateLimiter) when the
+// process no longer needs it.
+//
+// Errors name the variable and never quote a password.
 func FromEnv() (Config, error) {
 	cfg := Config{
 		Secret:      os.Getenv("GINAUTH_SECRET"),
@@ -46,7 +64,85 @@ func FromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("GINAUTH_DATABASE_URL: %w", err)
 		}
 	}
+	if raw := strings.TrimSpace(os.Getenv("GINAUTH_SMTP_URL")); raw != "" {
+		if cfg.Mailer, err = smtpMailerFromEnv(raw, cfg.BaseURL); err != nil {
+			return Config{}, fmt.Errorf("GINAUTH_SMTP_URL: %w", err)
+		}
+	}
+	// Last: nothing after it may fail, or the limiter's client would leak.
+	if raw := strings.TrimSpace(os.Getenv("GINAUTH_REDIS_URL")); raw != "" {
+		limiter, err := openRedisLimiterFromEnv(raw)
+		if err != nil {
+			return Config{}, fmt.Errorf("GINAUTH_REDIS_URL: %w", err)
+		}
+		cfg.RateLimiter = limiter
+	}
 	return cfg, nil
+}
+
+// smtpMailerFromEnv makes the Mailer of GINAUTH_SMTP_URL: its from query
+// parameter, when present, is the sender and is removed from the URL;
+// otherwise the sender is no-reply@ the host of baseURL.
+func smtpMailerFromEnv(raw, baseURL string) (Mailer, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the whole URL, the password with it.
+		return nil, errors.New("invalid SMTP URL (percent-encode special characters in the user and password)")
+	}
+	query := u.Query()
+	from := strings.TrimSpace(query.Get("from"))
+	if query.Has("from") {
+		query.Del("from")
+		u.RawQuery = query.Encode()
+	}
+	if from == "" {
+		if baseURL == "" {
+			baseURL = "http://localhost:8080" // New's default
+		}
+		host := "localhost"
+		if base, err := url.Parse(baseURL); err == nil && base.Hostname() != "" {
+			host = base.Hostname()
+		}
+		from = "no-reply@" + host
+	}
+	mailer, err := NewSMTPMailer(u.String(), from)
+	if err != nil {
+		return nil, redactPassword(err, u)
+	}
+	return mailer, nil
+}
+
+// openRedisLimiterFromEnv opens the RateLimiter of GINAUTH_REDIS_URL.
+func openRedisLimiterFromEnv(raw string) (*RedisRateLimiter, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the whole URL, the password with it.
+		return nil, errors.New("invalid Redis URL (percent-encode special characters in the user and password)")
+	}
+	limiter, err := OpenRedisRateLimiter(raw)
+	if err != nil {
+		return nil, redactPassword(err, u)
+	}
+	return limiter, nil
+}
+
+// redactPassword returns err, or, when its text quotes the password of u
+// (raw or percent-encoded), an error with the same text where the password
+// is replaced by "xxxxx".
+func redactPassword(err error, u *url.URL) error {
+	pass, ok := u.User.Password()
+	if !ok || pass == "" {
+		return err
+	}
+	msg := err.Error()
+	redacted := msg
+	for _, p := range []string{pass, url.QueryEscape(pass), url.PathEscape(pass)} {
+		redacted = strings.ReplaceAll(redacted, p, "xxxxx")
+	}
+	if redacted == msg {
+		return err
+	}
+	return errors.New(redacted)
 }
 
 // splitList splits a comma-separated variable, dropping empty entries.

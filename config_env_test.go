@@ -1,23 +1,31 @@
 package ginauth
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ginauth/ginauth/internal/smtptest"
 	"github.com/ginauth/ginauth/providers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// setEnv sets the three variables FromEnv reads; an empty value is unset
-// for FromEnv.
+// setEnv sets the three variables FromEnv reads and empties the optional
+// ones; an empty value is unset for FromEnv.
 func setEnv(t *testing.T, secret, baseURL, databaseURL string) {
 	t.Helper()
 	t.Setenv("GINAUTH_SECRET", secret)
 	t.Setenv("GINAUTH_BASE_URL", baseURL)
 	t.Setenv("GINAUTH_DATABASE_URL", databaseURL)
 	t.Setenv("GINAUTH_TRANSPORT", "")
+	t.Setenv("GINAUTH_SMTP_URL", "")
+	t.Setenv("GINAUTH_REDIS_URL", "")
 }
 
 // TestFromEnv proves that FromEnv reads GINAUTH_SECRET, GINAUTH_BASE_URL
@@ -177,4 +185,147 @@ func TestFromEnvProviders(t *testing.T) {
 		_, err = FromEnv()
 		assert.Error(t, err)
 	})
+}
+
+// TestFromEnvSMTP proves that GINAUTH_SMTP_URL sets an SMTP Mailer that
+// really delivers, from no-reply@ the base URL's host or from the URL's
+// from parameter, and that it connects only when it sends.
+func TestFromEnvSMTP(t *testing.T) {
+	send := func(t *testing.T, cfg Config, to string) {
+		t.Helper()
+		require.NotNil(t, cfg.Mailer)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, cfg.Mailer.SendMail(ctx, &Mail{To: to, Subject: "Hello", Text: "hello"}))
+	}
+
+	t.Run("unset: nil, New logs mail", func(t *testing.T) {
+		setEnv(t, "", "", "")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		assert.Nil(t, cfg.Mailer)
+	})
+
+	t.Run("from the base URL's host", func(t *testing.T) {
+		server := smtptest.Start(t, smtptest.WithAuth("mailer", "s3cret: pass"))
+		setEnv(t, "", "https://app.example.com:8443/", "")
+		t.Setenv("GINAUTH_SMTP_URL", server.URL())
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		send(t, cfg, "bob@example.net")
+		msg := server.WaitFor(t, "bob@example.net")
+		assert.Equal(t, "no-reply@app.example.com", msg.From)
+		assert.Equal(t, "Hello", msg.Subject)
+	})
+
+	t.Run("from the default base URL", func(t *testing.T) {
+		server := smtptest.Start(t)
+		setEnv(t, "", "", "")
+		t.Setenv("GINAUTH_SMTP_URL", server.URL())
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		send(t, cfg, "bob@example.net")
+		assert.Equal(t, "no-reply@localhost", server.WaitFor(t, "bob@example.net").From)
+	})
+
+	t.Run("from parameter", func(t *testing.T) {
+		server := smtptest.Start(t, smtptest.WithAuth("mailer", "pw"))
+		setEnv(t, "", "https://app.example.com", "")
+		t.Setenv("GINAUTH_SMTP_URL", server.URL()+"?from="+url.QueryEscape("Example App <hello@example.org>"))
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		send(t, cfg, "carol@example.net")
+		msg := server.WaitFor(t, "carol@example.net")
+		assert.Equal(t, "hello@example.org", msg.From)
+		assert.Contains(t, string(msg.Data), "Example App")
+	})
+
+	t.Run("lazy: no server needed to configure", func(t *testing.T) {
+		setEnv(t, "", "", "")
+		for _, raw := range []string{"smtp://user:pw@127.0.0.1:1", "smtps://mail.invalid", "smtp://mail.invalid:2525?from=a%40b.example"} {
+			t.Setenv("GINAUTH_SMTP_URL", raw)
+			cfg, err := FromEnv()
+			require.NoError(t, err, raw)
+			assert.NotNil(t, cfg.Mailer, raw)
+		}
+	})
+}
+
+// TestFromEnvRefusesSMTPURL proves that a GINAUTH_SMTP_URL NewSMTPMailer
+// cannot use is refused at once, naming the variable, never quoting the
+// password.
+func TestFromEnvRefusesSMTPURL(t *testing.T) {
+	cases := []struct{ name, raw, want string }{
+		{"scheme", "http://u:hunter2@mail.example.com", "scheme"},
+		{"port that does not parse", "smtp://u:hunter2@mail.example.com:port", "invalid SMTP URL"},
+		{"port out of range", "smtp://u:hunter2@mail.example.com:99999", "port"},
+		{"no host", "smtp://u:hunter2@:587", "host"},
+		{"bad from", "smtp://u:hunter2@mail.example.com?from=not+an+address", "From"},
+		{"no scheme", "u:hunter2@mail.example.com:587", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			setEnv(t, "", "", "")
+			t.Setenv("GINAUTH_SMTP_URL", tc.raw)
+			cfg, err := FromEnv()
+			require.Error(t, err)
+			assert.Equal(t, Config{}, cfg)
+			assert.True(t, strings.HasPrefix(err.Error(), "GINAUTH_SMTP_URL: "), "the error must name the variable: %v", err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "hunter2", "the error quotes the password")
+		})
+	}
+}
+
+// TestFromEnvRedis proves that GINAUTH_REDIS_URL sets a Redis RateLimiter
+// without connecting (no server needed), which the caller closes, and
+// which still limits, in memory, while Redis cannot be reached.
+func TestFromEnvRedis(t *testing.T) {
+	t.Run("unset: nil, New counts in memory", func(t *testing.T) {
+		setEnv(t, "", "", "")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		assert.Nil(t, cfg.RateLimiter)
+	})
+	t.Run("set", func(t *testing.T) {
+		setEnv(t, "", "", "")
+		t.Setenv("GINAUTH_REDIS_URL", "redis://:pw@127.0.0.1:1/2")
+		cfg, err := FromEnv()
+		require.NoError(t, err)
+		limiter, ok := cfg.RateLimiter.(*RedisRateLimiter)
+		require.True(t, ok, "RateLimiter is %T", cfg.RateLimiter)
+		t.Cleanup(func() { assert.NoError(t, limiter.Close()) })
+		limiter.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+		rate := Rate{Limit: 1, Period: time.Minute}
+		allowed, _, err := limiter.Allow(context.Background(), "k", rate)
+		require.NoError(t, err)
+		assert.True(t, allowed)
+		allowed, _, err = limiter.Allow(context.Background(), "k", rate)
+		require.NoError(t, err)
+		assert.False(t, allowed, "Redis down: counted in memory")
+	})
+}
+
+// TestFromEnvRefusesRedisURL proves that a GINAUTH_REDIS_URL that does not
+// parse is refused at once, naming the variable, never quoting the
+// password.
+func TestFromEnvRefusesRedisURL(t *testing.T) {
+	for _, raw := range []string{
+		"redis://u:hunter2@cache.internal:port/0",
+		"redis://u:hunter2@cache.internal/abc",
+		"redis://u:hunter2@cache.internal/0/1",
+		"memcached://u:hunter2@cache.internal",
+		"u:hunter2@cache.internal:6379",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			setEnv(t, "", "", "")
+			t.Setenv("GINAUTH_REDIS_URL", raw)
+			cfg, err := FromEnv()
+			require.Error(t, err)
+			assert.Equal(t, Config{}, cfg)
+			assert.True(t, strings.HasPrefix(err.Error(), "GINAUTH_REDIS_URL: "), "the error must name the variable: %v", err)
+			assert.NotContains(t, err.Error(), "hunter2", "the error quotes the password")
+		})
+	}
 }

@@ -75,6 +75,25 @@ var (
 	ErrInvalidToken = errors.New("ginauth: invalid token")
 	// ErrSessionRevoked means the token's session has ended.
 	ErrSessionRevoked = errors.New("ginauth: session revoked")
+
+	// ErrVerifyBadToken means a verify token is malformed, expired, of
+	// another kind, or for an email the user no longer has.
+	ErrVerifyBadToken = errors.New("ginauth: bad verify token")
+	// ErrUserAlreadyVerified means the user of a verify token is verified.
+	ErrUserAlreadyVerified = errors.New("ginauth: user already verified")
+	// ErrResetBadToken means a reset token is malformed, expired, of
+	// another kind, used, or issued before the password last changed.
+	ErrResetBadToken = errors.New("ginauth: bad reset password token")
+	// ErrEmailTaken means an update would give a user an email another
+	// user has.
+	ErrEmailTaken = errors.New("ginauth: email already taken")
+	// ErrBadCurrentPassword means the current password that must confirm a
+	// change is missing or wrong.
+	ErrBadCurrentPassword = errors.New("ginauth: bad current password")
+	// ErrUserNotFound means no user has that id.
+	ErrUserNotFound = errors.New("ginauth: user not found")
+	// ErrSessionNotFound means the user has no live session with that id.
+	ErrSessionNotFound = errors.New("ginauth: session not found")
 )
 
 // PasswordError is a password-policy failure. Its Reason is shown to the
@@ -134,6 +153,13 @@ var plainErrors = []plainError{
 	{ErrBadCredentials, http.StatusBadRequest, CodeLoginBadCredentials},
 	{ErrUserNotVerified, http.StatusBadRequest, CodeLoginUserNotVerified},
 	{ErrRefreshTokenInvalid, http.StatusUnauthorized, CodeRefreshTokenInvalid},
+	{ErrVerifyBadToken, http.StatusBadRequest, CodeVerifyUserBadToken},
+	{ErrUserAlreadyVerified, http.StatusBadRequest, CodeVerifyUserAlreadyVerified},
+	{ErrResetBadToken, http.StatusBadRequest, CodeResetPasswordBadToken},
+	{ErrEmailTaken, http.StatusBadRequest, CodeUpdateUserEmailAlreadyExists},
+	{ErrBadCurrentPassword, http.StatusBadRequest, CodeUpdateUserBadCurrentPassword},
+	{ErrUserNotFound, http.StatusNotFound, CodeUserNotFound},
+	{ErrSessionNotFound, http.StatusNotFound, CodeSessionNotFound},
 	{ErrCSRF, http.StatusForbidden, CodeCSRFFailed},
 	{ErrProviderNotFound, http.StatusNotFound, CodeProviderNotFound},
 	{ErrRedirectNotAllowed, http.StatusBadRequest, CodeRedirectNotAllowed},

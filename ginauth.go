@@ -110,6 +110,32 @@ type Config struct {
 	// Hooks are called after account events; see Hooks.
 	Hooks Hooks
 
+	// Mailer sends the verify and reset links and the account notices.
+	// Default: NewLogMailer(Logger), which only logs them.
+	Mailer Mailer
+	// MailTemplates replace some or all of DefaultMailTemplates.
+	MailTemplates MailTemplates
+	// VerifyURL is the link mailed to verify an address; "{token}" is
+	// replaced by the verify token, which the page then POSTs to /verify.
+	// Default BaseURL + "/verify?token={token}". Links are built from
+	// configuration only, never from the request's Host.
+	VerifyURL string
+	// ResetPasswordURL is the link mailed to reset a password, as VerifyURL.
+	// Default BaseURL + "/reset-password?token={token}".
+	ResetPasswordURL string
+	// VerifyTokenTTL is how long a verify link works. Default 24 hours.
+	VerifyTokenTTL time.Duration
+	// ResetPasswordTokenTTL is how long a reset link works. Default 1 hour.
+	ResetPasswordTokenTTL time.Duration
+
+	// RateLimiter counts requests for RateLimits. Default: in this process
+	// (NewMemoryRateLimiter); use NewRedisRateLimiter when several
+	// instances serve the app.
+	RateLimiter RateLimiter
+	// RateLimits are the limits of the login, register, mail and token
+	// routes; zero fields take their defaults.
+	RateLimits RateLimits
+
 	// MaxBodyBytes caps request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 	// MaxConcurrentHashes bounds password hashing running at once.
@@ -145,6 +171,14 @@ type Auth struct {
 	baseOrigin     origin // of BaseURL, for the CSRF origin check
 	providers      map[string]providers.Provider
 	providerList   []providers.Provider // in configuration order
+	verifyTokens   *accountTokenKind    // mailed verify links
+	resetTokens    *accountTokenKind    // mailed reset links
+	mailer         Mailer
+	mailTemplates  MailTemplates
+	limiter        RateLimiter
+	limits         RateLimits
+	background     sync.WaitGroup // mail being sent
+	mailSlots      chan struct{}  // bounds the mail jobs at once
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.
@@ -201,6 +235,17 @@ func New(cfg Config) (*Auth, error) {
 	}
 	if a.tokenSealer, err = newSealer(secrets, "provider-tokens"); err != nil {
 		return nil, err
+	}
+	a.verifyTokens = newAccountTokenKind(secrets, "verify", cfg.VerifyTokenTTL)
+	a.resetTokens = newAccountTokenKind(secrets, "reset-password", cfg.ResetPasswordTokenTTL)
+	a.mailer, a.mailTemplates = cfg.Mailer, cfg.MailTemplates
+	if a.mailer == nil {
+		a.mailer = NewLogMailer(a.logger)
+	}
+	a.mailSlots = make(chan struct{}, maxMailJobs)
+	a.limiter, a.limits = cfg.RateLimiter, cfg.RateLimits
+	if a.limiter == nil {
+		a.limiter = NewMemoryRateLimiter()
 	}
 	a.parser = a.newAccessTokenParser()
 	a.tokenCache = newTokenCache(cfg.TokenCacheSize)
@@ -275,10 +320,23 @@ func (cfg *Config) applyDefaults() error {
 	setDefault(&cfg.MaxConcurrentHashes, 2*runtime.GOMAXPROCS(0))
 	setDefault(&cfg.Argon2, DefaultArgon2Params)
 	setDefault(&cfg.Logger, slog.Default())
+	setDefault(&cfg.VerifyURL, cfg.BaseURL+"/verify?token={token}")
+	setDefault(&cfg.ResetPasswordURL, cfg.BaseURL+"/reset-password?token={token}")
+	setDefault(&cfg.VerifyTokenTTL, 24*time.Hour)
+	setDefault(&cfg.ResetPasswordTokenTTL, time.Hour)
+	cfg.RateLimits = cfg.RateLimits.withDefaults()
+	if err := cfg.RateLimits.validate(); err != nil {
+		return err
+	}
+	for _, link := range []string{cfg.VerifyURL, cfg.ResetPasswordURL} {
+		if err := checkLinkTemplate(link); err != nil {
+			return err
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.AccessTokenTTL < 0 || cfg.SessionIdleTimeout < 0 || cfg.SessionMaxLifetime < 0 || cfg.SessionCheckInterval < 0 || cfg.ClockSkew < 0 {
+	if cfg.VerifyTokenTTL < 0 || cfg.ResetPasswordTokenTTL < 0 || cfg.AccessTokenTTL < 0 || cfg.SessionIdleTimeout < 0 || cfg.SessionMaxLifetime < 0 || cfg.SessionCheckInterval < 0 || cfg.ClockSkew < 0 {
 		return errors.New("ginauth: durations in Config must not be negative")
 	}
 	if cfg.AccessTokenTTL > time.Hour {
@@ -359,8 +417,10 @@ func (a *Auth) Config() Config {
 // because none was configured.
 func (a *Auth) UsesDevelopmentSecret() bool { return a.devSecret }
 
-// Close releases the store when New opened it.
+// Close waits for the mail being sent, then releases the store when New
+// opened it.
 func (a *Auth) Close() error {
+	a.background.Wait()
 	if a.closeStore == nil {
 		return nil
 	}

@@ -1,12 +1,14 @@
 package ginauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -53,7 +55,37 @@ func (a *Auth) setProviders(list []providers.Provider) error {
 		a.providers[name] = p
 		a.providerList = append(a.providerList, p)
 	}
+	a.checkProviders()
 	return nil
+}
+
+// providerCheckTimeout bounds how long New waits, in all, for the
+// providers that must reach the network before they can serve.
+const providerCheckTimeout = 10 * time.Second
+
+// checkProviders calls Check on every provider that implements
+// providers.Checker (OpenID Connect discovery), all at once and within
+// providerCheckTimeout. A failure does not fail New, since the issuer may
+// be down for a moment while the app deploys: it is logged as a warning,
+// and the provider stays configured, its routes answering 502
+// OAUTH_PROVIDER_UNAVAILABLE until a later Check succeeds.
+func (a *Auth) checkProviders() {
+	ctx, cancel := context.WithTimeout(context.Background(), providerCheckTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, p := range a.providerList {
+		checker, ok := p.(providers.Checker)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			if err := checker.Check(ctx); err != nil {
+				a.logger.Warn("ginauth: OAuth provider unavailable at startup; its routes answer 502 until it can be reached",
+					"provider", p.Name(), "error", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // usesFormPost reports whether a provider posts its callback (Apple).
@@ -153,6 +185,13 @@ func (r *oauthRoutes) handleAuthorize(associate bool) gin.HandlerFunc {
 		if associate {
 			userID = UserID(c)
 		}
+		if checker, ok := p.(providers.Checker); ok {
+			// Tried again at most every few seconds while it fails.
+			if err := checker.Check(c.Request.Context()); err != nil {
+				r.a.abortWithError(c, err, "")
+				return
+			}
+		}
 		st := r.a.newOAuthState(p.Name(), redirectTo, userID)
 		authURL := p.AuthCodeURL(providers.AuthRequest{
 			State: st.State, RedirectURL: r.callbackURL(p.Name(), associate),
@@ -189,12 +228,19 @@ func extraScopes(raw string) ([]string, error) {
 // callbackParams are the parameters the provider sends back.
 type callbackParams struct {
 	code, state, errorCode, issuer string
+	// formUser is the `user` field of a form_post callback (Apple).
+	formUser string
 }
 
+// maxFormUserBytes caps the `user` field of a form_post callback: Apple's
+// is a small JSON object with a name and an email; a longer one is dropped.
+const maxFormUserBytes = 4 << 10
+
 // readCallback reads the callback's parameters from the query, or from the
-// posted form for form_post providers.
+// posted form for form_post providers. Only a posted form gives formUser.
 func (r *oauthRoutes) readCallback(c *gin.Context) (callbackParams, error) {
 	values := c.Request.URL.Query()
+	var formUser string
 	if c.Request.Method == http.MethodPost {
 		if mediaType(c.Request) != "application/x-www-form-urlencoded" {
 			return callbackParams{}, errUnsupportedMediaType
@@ -206,9 +252,12 @@ func (r *oauthRoutes) readCallback(c *gin.Context) (callbackParams, error) {
 		if values, err = url.ParseQuery(string(body)); err != nil {
 			return callbackParams{}, ErrOAuthInvalidState
 		}
+		if formUser = values.Get("user"); len(formUser) > maxFormUserBytes {
+			formUser = ""
+		}
 	}
 	return callbackParams{code: values.Get("code"), state: values.Get("state"),
-		errorCode: values.Get("error"), issuer: values.Get("iss")}, nil
+		errorCode: values.Get("error"), issuer: values.Get("iss"), formUser: formUser}, nil
 }
 
 // handleCallback: GET or POST /{provider}/callback, and GET
@@ -242,7 +291,7 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 		ctx := c.Request.Context()
 		tokens, err := p.Exchange(ctx, providers.ExchangeRequest{
 			Code: params.code, RedirectURL: r.callbackURL(p.Name(), associate),
-			CodeVerifier: st.Verifier, Nonce: st.Nonce, Issuer: params.issuer,
+			CodeVerifier: st.Verifier, Nonce: st.Nonce, Issuer: params.issuer, FormUser: params.formUser,
 		})
 		if err != nil {
 			r.a.abortWithError(c, err, "")
@@ -275,10 +324,16 @@ func (r *oauthRoutes) finishSignIn(c *gin.Context, provider string, profile *pro
 		r.a.abortWithError(c, err, "")
 		return
 	}
-	if created && r.a.cfg.Hooks.OnAfterRegister != nil {
+	if created {
 		// The user exists from here on, whether or not it may sign in
-		// now (RequireVerified): the app's welcome or verify mail goes out.
-		r.a.cfg.Hooks.OnAfterRegister(c.Request.Context(), user, c.Request)
+		// now (RequireVerified): the app's welcome mail and, when the
+		// provider did not verify the email, the verify link go out.
+		if r.a.cfg.Hooks.OnAfterRegister != nil {
+			r.a.cfg.Hooks.OnAfterRegister(c.Request.Context(), user, c.Request)
+		}
+		if !user.IsVerified {
+			r.a.mailVerifyLink(c.Request.Context(), user, c.Request)
+		}
 	}
 	if !user.IsActive {
 		r.a.abortWithError(c, ErrBadCredentials, "")
@@ -327,40 +382,22 @@ func (r *oauthRoutes) finishAssociate(c *gin.Context, provider string, profile *
 }
 
 // handleUnlink: DELETE /{provider}/associate → 204, unless it is the
-// user's last way to sign in.
+// user's last way to sign in. The store decides that and deletes in one
+// transaction, so two concurrent unlinks cannot both pass the check.
 func (r *oauthRoutes) handleUnlink(c *gin.Context) {
 	p, ok := r.provider(c)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
 	user, err := CurrentUser(c)
 	if err != nil {
 		r.a.abortCurrentUser(c, err)
 		return
 	}
-	accounts, err := r.a.store.OAuthAccountsOf(ctx, user.ID)
-	if err != nil {
+	err = r.a.store.DeleteOAuthAccountUnlessLast(c.Request.Context(), user.ID, p.Name())
+	if err != nil && !errors.Is(err, ErrNotFound) { // not linked: nothing to do
 		r.a.abortWithError(c, err, "")
 		return
-	}
-	linked, others := false, 0
-	for _, acc := range accounts {
-		if acc.OAuthName == p.Name() {
-			linked = true
-		} else {
-			others++
-		}
-	}
-	if linked && !user.HasPassword() && others == 0 {
-		r.a.abortWithError(c, ErrOAuthLastLoginMethod, "")
-		return
-	}
-	if linked {
-		if err := r.a.store.DeleteOAuthAccount(ctx, user.ID, p.Name()); err != nil && !errors.Is(err, ErrNotFound) {
-			r.a.abortWithError(c, err, "")
-			return
-		}
 	}
 	c.Status(http.StatusNoContent)
 }

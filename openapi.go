@@ -22,6 +22,7 @@ type operation struct {
 	response  string // schema name of the success body, "" for none
 	errorCode []int  // error statuses besides 422/500/503
 	noCSRF    bool   // exempt from the cookie transport's CSRF guard
+	optional  bool   // the JSON body may be left out
 }
 
 // routeBook records what Register and RegisterUsers mounted.
@@ -141,7 +142,7 @@ func (op operation) document() map[string]any {
 		if op.form {
 			content["application/x-www-form-urlencoded"] = map[string]any{"schema": ref("PasswordForm")}
 		}
-		doc["requestBody"] = map[string]any{"required": true, "content": content}
+		doc["requestBody"] = map[string]any{"required": !op.optional, "content": content}
 	}
 	return doc
 }
@@ -178,10 +179,13 @@ var (
 
 // openAPISchemas are the components of the contract's bodies.
 var openAPISchemas = map[string]any{
-	"Credentials":    object([]string{"email", "password"}, map[string]any{"email": schemaEmail, "password": schemaPassword}),
-	"PasswordForm":   object([]string{"username", "password"}, map[string]any{"username": schemaString, "password": schemaString}),
-	"RefreshRequest": object([]string{"refresh_token"}, map[string]any{"refresh_token": schemaString}),
-	"LogoutRequest":  object(nil, map[string]any{"refresh_token": schemaString}),
+	"Credentials":          object([]string{"email", "password"}, map[string]any{"email": schemaEmail, "password": schemaPassword}),
+	"PasswordForm":         object([]string{"username", "password"}, map[string]any{"username": schemaString, "password": schemaString}),
+	"RefreshRequest":       object([]string{"refresh_token"}, map[string]any{"refresh_token": schemaString}),
+	"EmailRequest":         object([]string{"email"}, map[string]any{"email": schemaEmail}),
+	"VerifyRequest":        object([]string{"token"}, map[string]any{"token": schemaString}),
+	"ResetPasswordRequest": object([]string{"token", "password"}, map[string]any{"token": schemaString, "password": schemaPassword}),
+	"LogoutRequest":        object(nil, map[string]any{"refresh_token": schemaString}),
 	"TokenResponse": object([]string{"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}, map[string]any{
 		"access_token": schemaString, "token_type": schemaString, "expires_in": schemaInt, "refresh_token": schemaString, "refresh_expires_in": schemaInt,
 	}),
@@ -193,6 +197,24 @@ var openAPISchemas = map[string]any{
 		"is_active": schemaBool, "is_superuser": schemaBool, "is_verified": schemaBool,
 		"created_at":     map[string]any{"type": "string", "format": "date-time"},
 		"oauth_accounts": map[string]any{"type": "array", "items": ref("OAuthAccountRead")},
+	}),
+	"UserUpdate": object(nil, map[string]any{
+		"email": schemaEmail, "password": schemaPassword, "current_password": schemaString,
+	}),
+	"UserAdminUpdate": object(nil, map[string]any{
+		"email": schemaEmail, "password": schemaPassword, "is_active": schemaBool, "is_superuser": schemaBool, "is_verified": schemaBool,
+	}),
+	"DeleteMe": object(nil, map[string]any{
+		"current_password": schemaString,
+	}),
+	"SessionList": object([]string{"sessions"}, map[string]any{
+		"sessions": map[string]any{"type": "array", "items": object([]string{"id", "created_at", "last_used_at", "user_agent", "ip", "current"}, map[string]any{
+			"id": map[string]any{"type": "string", "format": "uuid"}, "created_at": map[string]any{"type": "string", "format": "date-time"},
+			"last_used_at": map[string]any{"type": "string", "format": "date-time"}, "user_agent": schemaString, "ip": schemaString, "current": schemaBool,
+		})},
+	}),
+	"UserPage": object([]string{"items", "total"}, map[string]any{
+		"items": map[string]any{"type": "array", "items": ref("UserRead")}, "total": schemaInt,
 	}),
 	"Error": object([]string{"detail"}, map[string]any{"detail": map[string]any{"oneOf": []any{
 		schemaString,

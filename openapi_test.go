@@ -43,6 +43,21 @@ func TestOpenAPIListsEveryMountedRoute(t *testing.T) {
 		"/auth/{provider}/associate/authorize": "get",
 		"/auth/{provider}/associate/callback":  "get",
 		"/auth/{provider}/associate":           "delete",
+
+		"/auth/forgot-password":      "post",
+		"/auth/reset-password":       "post",
+		"/auth/request-verify-token": "post",
+		"/auth/verify":               "post",
+		"/users/me/sessions":         "get",
+		"/users/me/sessions/{id}":    "delete",
+		"/users":                     "get",
+		"/users/{id}":                "patch",
+	}
+	for _, method := range []string{"patch", "delete"} {
+		assert.Contains(t, paths["/users/me"], method)
+	}
+	for _, method := range []string{"get", "delete"} {
+		assert.Contains(t, paths["/users/{id}"], method)
 	}
 	assert.Len(t, paths, len(want))
 	for path, method := range want {

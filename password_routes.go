@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -14,13 +15,21 @@ import (
 func (a *Auth) Register(g *gin.RouterGroup) {
 	bad, unauthorized := http.StatusBadRequest, http.StatusUnauthorized
 	a.mount(g, operation{method: http.MethodPost, path: "/register", summary: "Register a user with email and password",
-		request: "Credentials", success: http.StatusCreated, response: "UserRead", errorCode: []int{bad}}, a.handleRegister)
+		request: "Credentials", success: http.StatusCreated, response: "UserRead", errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleRegister)
 	a.mount(g, operation{method: http.MethodPost, path: "/login", summary: "Sign in; returns an access and a refresh token",
-		request: "Credentials", form: true, success: http.StatusOK, response: "TokenResponse", errorCode: []int{bad}}, a.handleLogin)
+		request: "Credentials", form: true, success: http.StatusOK, response: "TokenResponse", errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleLogin)
 	a.mount(g, operation{method: http.MethodPost, path: "/refresh", summary: "Trade a refresh token for a new pair",
-		request: "RefreshRequest", success: http.StatusOK, response: "TokenResponse", errorCode: []int{unauthorized}}, a.handleRefresh)
+		request: "RefreshRequest", optional: a.cookieMode(), success: http.StatusOK, response: "TokenResponse", errorCode: []int{unauthorized}}, a.handleRefresh)
 	a.mount(g, operation{method: http.MethodPost, path: "/logout", summary: "End the session of the access token",
-		auth: true, request: "LogoutRequest", success: http.StatusNoContent, errorCode: []int{unauthorized}}, a.RequireAuth(), a.handleLogout)
+		auth: true, request: "LogoutRequest", optional: true, success: http.StatusNoContent, errorCode: []int{unauthorized}}, a.RequireAuth(), a.handleLogout)
+	a.mount(g, operation{method: http.MethodPost, path: "/forgot-password", summary: "Mail a reset-password link (202 whatever the email)",
+		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleForgotPassword)
+	a.mount(g, operation{method: http.MethodPost, path: "/reset-password", summary: "Set a new password with a mailed reset token",
+		request: "ResetPasswordRequest", success: http.StatusOK, errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleResetPassword)
+	a.mount(g, operation{method: http.MethodPost, path: "/request-verify-token", summary: "Mail a verify link (202 whatever the email)",
+		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleRequestVerify)
+	a.mount(g, operation{method: http.MethodPost, path: "/verify", summary: "Verify an email with a mailed verify token",
+		request: "VerifyRequest", success: http.StatusOK, response: "UserRead", errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleVerify)
 	if a.keys.jwks != nil { // HMAC keys are never published: no route, 404
 		a.mount(g, operation{method: http.MethodGet, path: "/.well-known/jwks.json", summary: "Public keys of access tokens (JWK Set)",
 			success: http.StatusOK}, a.handleJWKS)
@@ -52,6 +61,9 @@ func (b *credentialsBody) required() error {
 
 // handleRegister: POST /register {email, password} → 201 UserRead.
 func (a *Auth) handleRegister(c *gin.Context) {
+	if !a.allowRequest(c, "register-ip", a.limits.RegisterPerIP, clientIPKey(c)) {
+		return
+	}
 	var body credentialsBody
 	if err := a.decodeJSON(c, &body, false); err != nil {
 		a.abortWithError(c, err, CodeRegisterInvalidPassword)
@@ -61,11 +73,15 @@ func (a *Auth) handleRegister(c *gin.Context) {
 		a.abortWithError(c, err, CodeRegisterInvalidPassword)
 		return
 	}
+	if !a.allowRequest(c, "register-address", a.limits.RegisterPerAddress, limitSubject(*body.Email)) {
+		return
+	}
 	user, err := a.createUser(c.Request.Context(), NewUser{Email: *body.Email, Password: *body.Password}, c.Request)
 	if err != nil {
 		a.abortWithError(c, err, CodeRegisterInvalidPassword)
 		return
 	}
+	a.mailVerifyLink(c.Request.Context(), user, c.Request)
 	c.JSON(http.StatusCreated, newUserRead(user, nil))
 }
 
@@ -73,9 +89,15 @@ func (a *Auth) handleRegister(c *gin.Context) {
 // form (username, password) → 200 TokenResponse (cookie transport: 204
 // and the cookies).
 func (a *Auth) handleLogin(c *gin.Context) {
+	if !a.allowRequest(c, "login-ip", a.limits.LoginPerIP, clientIPKey(c)) {
+		return
+	}
 	email, password, err := a.readCredentials(c)
 	if err != nil {
 		a.abortWithError(c, err, "")
+		return
+	}
+	if !a.allowRequest(c, "login-account", a.limits.LoginPerAccount, limitSubject(email)) {
 		return
 	}
 	tokens, user, err := a.Login(c.Request.Context(), email, password, clientInfo(c))
@@ -197,6 +219,135 @@ func (a *Auth) handleLogout(c *gin.Context) {
 		a.clearTokenCookies(c)
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// emailBody is the body of the two mail-sending routes.
+type emailBody struct {
+	Email *string `json:"email"`
+}
+
+// readEmail reads {email} and canonicalizes it (422 when missing or
+// malformed).
+func (a *Auth) readEmail(c *gin.Context) (string, error) {
+	var body emailBody
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		return "", err
+	}
+	if body.Email == nil {
+		return "", invalidField("email", "is required")
+	}
+	return CanonicalEmail(*body.Email)
+}
+
+// handleForgotPassword: POST /forgot-password {email} → 202 null, whatever
+// the email. The lookup and the mail happen after the answer.
+func (a *Auth) handleForgotPassword(c *gin.Context) {
+	if !a.allowRequest(c, "mail-ip", a.limits.MailPerIP, clientIPKey(c)) {
+		return
+	}
+	email, err := a.readEmail(c)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	answerAccepted(c)
+	a.forgotPassword(c.Request.Context(), email, c.Request)
+}
+
+// handleRequestVerify: POST /request-verify-token {email} → 202 null,
+// whatever the email.
+func (a *Auth) handleRequestVerify(c *gin.Context) {
+	if !a.allowRequest(c, "mail-ip", a.limits.MailPerIP, clientIPKey(c)) {
+		return
+	}
+	email, err := a.readEmail(c)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	answerAccepted(c)
+	a.requestVerify(c.Request.Context(), email, c.Request)
+}
+
+// answerAccepted sends the mail routes' 202 null and flushes it, before
+// any work that depends on the email starts: the answer's timing cannot
+// depend on whether the address has an account.
+func answerAccepted(c *gin.Context) {
+	c.JSON(http.StatusAccepted, nil)
+	c.Writer.Flush()
+}
+
+// handleResetPassword: POST /reset-password {token, password} → 200 null;
+// every session of the user ends.
+func (a *Auth) handleResetPassword(c *gin.Context) {
+	if !a.allowRequest(c, "token-ip", a.limits.TokenPerIP, clientIPKey(c)) {
+		return
+	}
+	var body struct {
+		Token    *string `json:"token"`
+		Password *string `json:"password"`
+	}
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	verr := &ValidationError{}
+	if body.Token == nil {
+		verr.Errors = append(verr.Errors, FieldError{Field: "token", Message: "is required"})
+	}
+	if body.Password == nil {
+		verr.Errors = append(verr.Errors, FieldError{Field: "password", Message: "is required"})
+	}
+	if len(verr.Errors) > 0 {
+		a.abortWithError(c, verr, "")
+		return
+	}
+	if err := a.resetPassword(c.Request.Context(), *body.Token, *body.Password, c.Request); err != nil {
+		a.abortWithError(c, err, CodeResetPasswordInvalidPassword)
+		return
+	}
+	c.JSON(http.StatusOK, nil)
+}
+
+// handleVerify: POST /verify {token} → 200 UserRead.
+func (a *Auth) handleVerify(c *gin.Context) {
+	if !a.allowRequest(c, "token-ip", a.limits.TokenPerIP, clientIPKey(c)) {
+		return
+	}
+	var body struct {
+		Token *string `json:"token"`
+	}
+	if err := a.decodeJSON(c, &body, false); err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	if body.Token == nil {
+		a.abortWithError(c, invalidField("token", "is required"), "")
+		return
+	}
+	ctx := c.Request.Context()
+	user, err := a.verify(ctx, *body.Token, c.Request)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	accounts, err := a.store.OAuthAccountsOf(ctx, user.ID)
+	if err != nil {
+		a.abortWithError(c, err, "")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, newUserRead(user, accounts))
+}
+
+// limitSubject is the per-account rate-limit key of an email as typed:
+// its canonical form, or for a malformed one its trimmed lower case, so
+// variants of one address share a budget.
+func limitSubject(email string) string {
+	if canonical, err := CanonicalEmail(email); err == nil {
+		return canonical
+	}
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // handleJWKS: GET /.well-known/jwks.json → the public signing keys.

@@ -29,6 +29,13 @@ type Store interface {
 	OAuthAccountsOf(ctx context.Context, userID uuid.UUID) ([]OAuthAccount, error)
 	// UpdatePasswordHash replaces a user's password hash.
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string) error
+	// UpdateUser sets the given fields of a user (see UserChanges). A
+	// missing user or a failed precondition is ErrNotFound; a taken email
+	// is ErrDuplicate.
+	UpdateUser(ctx context.Context, id uuid.UUID, changes UserChanges) error
+	// ListUsers returns a page of users in creation order and the number of
+	// users the query matches in all.
+	ListUsers(ctx context.Context, q UserQuery) ([]User, int64, error)
 	// DeleteUser deletes a user; its OAuth accounts and sessions go with it.
 	DeleteUser(ctx context.Context, id uuid.UUID) error
 
@@ -67,8 +74,12 @@ type Store interface {
 	CreateUserWithOAuthAccount(ctx context.Context, u *User, acc *OAuthAccount) error
 	// UpdateOAuthAccountTokens stores new provider tokens and email for a link.
 	UpdateOAuthAccountTokens(ctx context.Context, acc *OAuthAccount) error
-	// DeleteOAuthAccount removes a user's link to a provider.
-	DeleteOAuthAccount(ctx context.Context, userID uuid.UUID, oauthName string) error
+	// DeleteOAuthAccountUnlessLast removes a user's link to a provider,
+	// unless the user has no password and no other provider linked: then
+	// it deletes nothing and returns ErrOAuthLastLoginMethod. The check
+	// and the delete are atomic, so concurrent unlinks of a user's last
+	// two providers cannot both succeed. No such link is ErrNotFound.
+	DeleteOAuthAccountUnlessLast(ctx context.Context, userID uuid.UUID, oauthName string) error
 }
 
 // GormStore is the Store on GORM: SQLite, PostgreSQL or MySQL/MariaDB.

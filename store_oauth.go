@@ -2,10 +2,12 @@ package ginauth
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // OAuthAccount implements Store. The match is exact: MySQL and MariaDB
@@ -50,7 +52,40 @@ func (s *GormStore) UpdateOAuthAccountTokens(ctx context.Context, acc *OAuthAcco
 	}))
 }
 
-// DeleteOAuthAccount implements Store.
-func (s *GormStore) DeleteOAuthAccount(ctx context.Context, userID uuid.UUID, oauthName string) error {
-	return mustAffect(s.db.WithContext(ctx).Where("user_id = ? AND oauth_name = ?", userID, oauthName).Delete(&OAuthAccount{}))
+// DeleteOAuthAccountUnlessLast implements Store in one transaction that
+// first locks the user's row (SELECT ... FOR UPDATE on PostgreSQL and
+// MySQL/MariaDB; GORM's SQLite driver drops the clause, and OpenStore
+// begins SQLite transactions IMMEDIATE, which serialises them), so
+// concurrent unlinks of one user run one after the other: each deletes,
+// then reads the accounts left, locking them too so that no snapshot
+// older than the lock is read, and rolls back if no login method is left.
+func (s *GormStore) DeleteOAuthAccountUnlessLast(ctx context.Context, userID uuid.UUID, oauthName string) error {
+	forUpdate := clause.Locking{Strength: clause.LockingStrengthUpdate}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var user User
+		if err := tx.Clauses(forUpdate).Select("id", "hashed_password").Where("id = ?", userID).Take(&user).Error; err != nil {
+			return err
+		}
+		res := tx.Where("user_id = ? AND oauth_name = ?", userID, oauthName).Delete(&OAuthAccount{})
+		switch {
+		case res.Error != nil:
+			return res.Error
+		case res.RowsAffected == 0:
+			return gorm.ErrRecordNotFound
+		case user.HasPassword():
+			return nil
+		}
+		var left []uuid.UUID
+		if err := tx.Model(&OAuthAccount{}).Clauses(forUpdate).Where("user_id = ?", userID).Pluck("id", &left).Error; err != nil {
+			return err
+		}
+		if len(left) == 0 {
+			return ErrOAuthLastLoginMethod // rolls the delete back
+		}
+		return nil
+	})
+	if errors.Is(err, ErrOAuthLastLoginMethod) {
+		return ErrOAuthLastLoginMethod
+	}
+	return storeError(err)
 }

@@ -130,7 +130,7 @@ func newTestAuth(t testing.TB, edit func(*Config)) *Auth {
 // newTestAuthOn builds an Auth on the given store.
 func newTestAuthOn(t testing.TB, store Store, edit func(*Config)) *Auth {
 	t.Helper()
-	cfg := Config{Secret: testSecret, Store: store, Argon2: fastArgon2}
+	cfg := Config{Secret: testSecret, Store: store, Argon2: fastArgon2, RateLimits: noRateLimits, Mailer: discardMail}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -138,6 +138,16 @@ func newTestAuthOn(t testing.TB, store Store, edit func(*Config)) *Auth {
 	require.NoError(t, err)
 	return a
 }
+
+// noRateLimits turns every limit off, for tests that sign in more often
+// than a person would; the rate-limit tests set their own.
+var noRateLimits = RateLimits{
+	LoginPerIP: Unlimited, LoginPerAccount: Unlimited, RegisterPerIP: Unlimited, RegisterPerAddress: Unlimited,
+	MailPerIP: Unlimited, MailPerAddress: Unlimited, TokenPerIP: Unlimited,
+}
+
+// discardMail is the tests' default Mailer: tests that read mail set their own.
+var discardMail = MailerFunc(func(context.Context, *Mail) error { return nil })
 
 // newTestServer mounts the kit as the example does: /auth, /users and a
 // protected GET /api/me answering {"id", "email"}.

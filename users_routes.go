@@ -1,6 +1,7 @@
 package ginauth
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -46,11 +47,15 @@ func newUserRead(u *User, accounts []OAuthAccount) UserRead {
 }
 
 // RegisterUsers mounts the user routes of the contract on g
-// (conventionally /users). Every response is marked Cache-Control: no-store.
+// (conventionally /users): the authenticated user's own account and
+// sessions under /me, and the superuser routes on the collection and on
+// /{id}. Every response is marked Cache-Control: no-store.
 func (a *Auth) RegisterUsers(g *gin.RouterGroup) {
 	users := g.Group("", noStore)
 	a.mount(users, operation{method: http.MethodGet, path: "/me", summary: "The authenticated user",
 		auth: true, success: http.StatusOK, response: "UserRead", errorCode: []int{http.StatusUnauthorized}}, a.RequireAuth(), a.handleGetMe)
+	a.mountMe(users)
+	a.mountAdmin(users)
 }
 
 // noStore marks every response of a group as not cacheable.
@@ -66,10 +71,38 @@ func (a *Auth) handleGetMe(c *gin.Context) {
 		a.abortCurrentUser(c, err)
 		return
 	}
+	a.answerUser(c, http.StatusOK, user)
+}
+
+// answerUser writes the UserRead of user, its OAuth accounts loaded.
+func (a *Auth) answerUser(c *gin.Context, status int, user *User) {
 	accounts, err := a.store.OAuthAccountsOf(c.Request.Context(), user.ID)
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return
 	}
-	c.JSON(http.StatusOK, newUserRead(user, accounts))
+	c.JSON(status, newUserRead(user, accounts))
+}
+
+// abortAccountError answers a failed update or deletion. A refusal by
+// OnBeforeDelete is 500 INTERNAL_ERROR whatever it wraps, its text logged;
+// errAnswered means the rate limiter has answered already.
+func (a *Auth) abortAccountError(c *gin.Context, err error) {
+	var hookErr *beforeDeleteError
+	switch {
+	case errors.Is(err, errAnswered):
+		return
+	case errors.As(err, &hookErr):
+		a.logger.ErrorContext(c.Request.Context(), "ginauth: OnBeforeDelete refused the deletion", "error", hookErr.err, "path", c.FullPath())
+		abortWithCode(c, http.StatusInternalServerError, CodeInternalError)
+	default:
+		a.abortWithError(c, err, CodeUpdateUserInvalidPassword)
+	}
+}
+
+// currentPasswordCheck is the per-account rate limit taken before a
+// current password is verified: the login's budget, so a stolen access
+// token cannot guess the password faster than the login route allows.
+func (a *Auth) currentPasswordCheck(c *gin.Context, user *User) func() bool {
+	return func() bool { return a.allowRequest(c, "login-account", a.limits.LoginPerAccount, user.Email) }
 }

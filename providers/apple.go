@@ -1,7 +1,6 @@
 package providers
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
@@ -33,7 +32,9 @@ const appleClientSecretLifetime = 5 * time.Minute
 // Apple answers with response_mode=form_post: the callback is a POST
 // form, and the provider implements ResponseModer to say so. Apple sends
 // the user's name only in that form's `user` field, on the first sign-in,
-// and not in the id_token: Profile.Name is "".
+// and not in the id_token: Profile.Name comes from ExchangeRequest.FormUser
+// and is "" on later sign-ins or when the field is malformed. That field
+// is unsigned, so it gives the name and nothing else.
 //
 // Exchange authenticates with a client-secret JWT (ES256, kid keyID, iss
 // teamID, sub clientID, aud https://appleid.apple.com) signed for this
@@ -61,13 +62,13 @@ func Apple(clientID, teamID, keyID string, privateKey *ecdsa.PrivateKey, opts ..
 		},
 		Scopes: []string{"name", "email"},
 	}
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), appleKeysClient(o.httpClient)), issuer+"/auth/keys")
+	keys := newOIDCKeySet(oidcCappedClient(o.httpClient), issuer+"/auth/keys")
 	p := &appleProvider{
 		oauth2Flow: newOAuth2Flow("apple", "Apple", cfg, o),
 		teamID:     teamID,
 		keyID:      keyID,
 		key:        privateKey,
-		verifier: oidc.NewVerifier(issuer, appleKeySet{keys}, &oidc.Config{
+		verifier: oidc.NewVerifier(issuer, keys, &oidc.Config{
 			ClientID:             clientID,
 			SupportedSigningAlgs: []string{oidc.RS256},
 		}),
@@ -113,11 +114,12 @@ func (p *appleProvider) Exchange(ctx context.Context, req ExchangeRequest) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{Token: token, IDTokenClaims: claims}, nil
+	return &Tokens{Token: token, IDTokenClaims: claims, formName: appleFormName(req.FormUser)}, nil
 }
 
 // Profile maps the claims of the id_token Exchange verified; Apple has no
-// user-info endpoint.
+// user-info endpoint. Name alone comes from the callback's unsigned `user`
+// field (see appleFormName).
 func (p *appleProvider) Profile(_ context.Context, tokens *Tokens) (*Profile, error) {
 	if tokens == nil || tokens.IDTokenClaims == nil || tokens.IDTokenClaims.Subject == "" {
 		return nil, fmt.Errorf("%w: apple: no verified id_token", ErrInvalidGrant)
@@ -127,7 +129,41 @@ func (p *appleProvider) Profile(_ context.Context, tokens *Tokens) (*Profile, er
 		AccountID:     c.Subject,
 		Email:         c.Email,
 		EmailVerified: c.Email != "" && c.EmailVerified != nil && *c.EmailVerified,
+		Name:          tokens.formName,
 	}, nil
+}
+
+// appleFormUser is the JSON of the `user` field Apple posts with the
+// callback on an account's first authorization.
+type appleFormUser struct {
+	Name struct {
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+	} `json:"name"`
+}
+
+// maxAppleNameBytes is the longest name kept from the `user` field.
+const maxAppleNameBytes = 256
+
+// appleFormName reads the person's name from the callback's `user` field:
+// "" when the field is absent, malformed, too long or holds control
+// characters. The field is not signed (the id_token is, and has no name):
+// whoever posts the callback writes it. So it is used for the display
+// name only; its email is never read, and the account id and email come
+// from the verified id_token alone.
+func appleFormName(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var u appleFormUser
+	if err := json.Unmarshal([]byte(raw), &u); err != nil {
+		return ""
+	}
+	name := strings.Join(strings.Fields(u.Name.FirstName+" "+u.Name.LastName), " ")
+	if len(name) > maxAppleNameBytes || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return ""
+	}
+	return name
 }
 
 // clientSecret signs the client-secret JWT Apple's token endpoint takes
@@ -165,13 +201,9 @@ func (p *appleProvider) verify(ctx context.Context, token *oauth2.Token, nonce s
 	if raw == "" {
 		return nil, fmt.Errorf("%w: apple: token response has no id_token", ErrInvalidGrant)
 	}
-	var keysErr error
-	idToken, err := p.verifier.Verify(context.WithValue(ctx, appleKeysErrKey{}, &keysErr), raw)
+	idToken, err := oidcVerify(ctx, p.verifier, raw, "apple: id_token")
 	if err != nil {
-		if errors.Is(keysErr, errAppleKeysUnavailable) {
-			return nil, fmt.Errorf("%w: apple: %v", ErrProviderUnavailable, err)
-		}
-		return nil, fmt.Errorf("%w: apple: id_token: %v", ErrInvalidGrant, err)
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(nonce)) != 1 {
 		return nil, fmt.Errorf("%w: apple: id_token nonce does not match", ErrInvalidGrant)
@@ -195,66 +227,4 @@ func (p *appleProvider) verify(ctx context.Context, token *oauth2.Token, nonce s
 		Email:         c.Email,
 		EmailVerified: &verified,
 	}, nil
-}
-
-// errAppleKeysUnavailable marks a failure to fetch Apple's JWKS, which
-// is the provider being unavailable, not the id_token being bad.
-var errAppleKeysUnavailable = errors.New("apple: JWKS unavailable")
-
-// appleKeysErrKey is the context key under which verify leaves an
-// *error for appleKeySet to fill: go-oidc's Verify flattens the key set's
-// error into a string, so the cause travels beside it.
-type appleKeysErrKey struct{}
-
-// appleKeySet is the remote JWKS, recording its error for verify.
-type appleKeySet struct{ remote *oidc.RemoteKeySet }
-
-// VerifySignature verifies jwt against the remote key set.
-func (k appleKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := k.remote.VerifySignature(ctx, jwt)
-	if err != nil {
-		if dst, ok := ctx.Value(appleKeysErrKey{}).(*error); ok {
-			*dst = err
-		}
-	}
-	return payload, err
-}
-
-// appleKeysClient returns a copy of c for fetching the JWKS: an answer
-// that is not a 200 with at most maxResponseBytes of JSON becomes an
-// error wrapping errAppleKeysUnavailable (go-oidc reads key sets without
-// a size limit).
-func appleKeysClient(c *http.Client) *http.Client {
-	cp := *c
-	cp.Transport = appleKeysTransport{base: c.Transport}
-	return &cp
-}
-
-type appleKeysTransport struct{ base http.RoundTripper }
-
-// RoundTrip fetches the key set and checks the answer before go-oidc
-// reads it.
-func (t appleKeysTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := base.RoundTrip(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errAppleKeysUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%w: %v", errAppleKeysUnavailable, err)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: answered %d", errAppleKeysUnavailable, resp.StatusCode)
-	case len(body) > maxResponseBytes:
-		return nil, fmt.Errorf("%w: larger than %d bytes", errAppleKeysUnavailable, maxResponseBytes)
-	case !json.Valid(body):
-		return nil, fmt.Errorf("%w: malformed JSON", errAppleKeysUnavailable)
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
@@ -403,4 +404,56 @@ func TestAppleProductionURLs(t *testing.T) {
 	_, _, err := jwt.NewParser().ParseUnverified(s.only(t, "/auth/token").Form.Get("client_secret"), &claims)
 	require.NoError(t, err)
 	assert.Equal(t, "https://appleid.apple.com", claims["aud"])
+}
+
+// TestAppleFormUserName proves Profile.Name comes from the `user` field
+// Apple posts on the first authorization (ExchangeRequest.FormUser), that
+// a missing or malformed field gives no name and no error, and that the
+// field, unsigned, never changes the account id or the email.
+func TestAppleFormUserName(t *testing.T) {
+	tests := []struct {
+		name, formUser, want string
+	}{
+		{"first and last name", `{"name":{"firstName":"Jane","lastName":"Appleseed"},"email":"jane@example.com"}`, "Jane Appleseed"},
+		{"first name only", `{"name":{"firstName":"Jane"}}`, "Jane"},
+		{"spaces collapsed", `{"name":{"firstName":"  Mary  Ann ","lastName":" de la Cruz "}}`, "Mary Ann de la Cruz"},
+		{"no field (a later sign-in)", "", ""},
+		{"no name", `{"email":"jane@example.com"}`, ""},
+		{"malformed JSON", `{"name":{"firstName":"Jane"`, ""},
+		{"name is a string", `{"name":"Jane Appleseed"}`, ""},
+		{"not JSON", "Jane Appleseed", ""},
+		{"control characters", `{"name":{"firstName":"Jane\u0000","lastName":"Appleseed"}}`, ""},
+		{"too long", `{"name":{"firstName":"` + strings.Repeat("J", maxAppleNameBytes+1) + `"}}`, ""},
+		{"another email and id in the field", `{"name":{"firstName":"Eve"},"email":"eve@attacker.example","sub":"someone-else"}`, "Eve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := socAApple(t, socAAppleGood(t, nil))
+			e := socAExchangeRequest(socAAuthRequest())
+			e.FormUser = tt.formUser
+			tokens, err := p.Exchange(context.Background(), e)
+			require.NoError(t, err, "the user field never fails a sign-in")
+			profile, err := p.Profile(context.Background(), tokens)
+			require.NoError(t, err)
+			assert.Equal(t, Profile{AccountID: socAAppleSub, Email: "jane@example.com", EmailVerified: true, Name: tt.want}, *profile)
+			assert.Empty(t, tokens.IDTokenClaims.Name, "the unsigned name is not an id_token claim")
+		})
+	}
+}
+
+// FuzzAppleFormName feeds the parser of Apple's unsigned `user` field:
+// it never panics, and a name it keeps is trimmed, bounded and free of
+// control characters.
+func FuzzAppleFormName(f *testing.F) {
+	f.Add(`{"name":{"firstName":"Jane","lastName":"Appleseed"},"email":"jane@example.com"}`)
+	f.Add(`{"name":{"firstName":"Jane\u0000"}}`)
+	f.Add(`{"name":"Jane"}`)
+	f.Add(`{"name":{"firstName":`)
+	f.Add("")
+	f.Fuzz(func(t *testing.T, raw string) {
+		name := appleFormName(raw)
+		assert.LessOrEqual(t, len(name), maxAppleNameBytes)
+		assert.Equal(t, strings.TrimSpace(name), name)
+		assert.Equal(t, -1, strings.IndexFunc(name, unicode.IsControl), "%q", name)
+	})
 }

@@ -90,7 +90,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*oidcEndpoints, error) {
 	if len(algs) == 0 {
 		algs = []string{oidc.RS256} // the default of OpenID Connect Discovery
 	}
-	keys := &oidcKeySet{remote: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.client), doc.JWKSURL)}
+	keys := newOIDCKeySet(p.client, doc.JWKSURL)
 	return &oidcEndpoints{
 		issuer:   doc.Issuer,
 		issParam: doc.IssParamSupported,
@@ -172,6 +172,15 @@ func (p *oidcProvider) endpoints(ctx context.Context) (*oidcEndpoints, error) {
 // error string.
 type oidcKeySet struct {
 	remote *oidc.RemoteKeySet
+}
+
+// newOIDCKeySet returns the JWKS at jwksURL, fetched with client, which
+// should come from oidcCappedClient: go-oidc reads key sets without a size
+// limit. Keys are cached and fetched again for an unknown kid; a fetch is
+// bounded by client's timeout, and a caller waits at most until its
+// Verify context ends.
+func newOIDCKeySet(client *http.Client, jwksURL string) *oidcKeySet {
+	return &oidcKeySet{remote: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), client), jwksURL)}
 }
 
 // oidcKeyFetchKey holds, in a Verify context, where to record a JWKS fetch

@@ -83,6 +83,13 @@ type ExchangeRequest struct {
 	// Issuer is the `iss` parameter of the callback (RFC 9207), or "".
 	// When set it must equal the provider's issuer.
 	Issuer string
+	// FormUser is the `user` parameter of a form_post callback, or "".
+	// Sign in with Apple sends it on an account's first authorization
+	// only, as JSON holding the person's name, which its id_token lacks.
+	// It is unsigned: anyone who can post the callback can write it, so a
+	// provider may use it for display (Profile.Name) and never for
+	// AccountID, Email or EmailVerified.
+	FormUser string
 }
 
 // Tokens are the provider's tokens for the signed-in account.
@@ -92,6 +99,10 @@ type Tokens struct {
 	// IDTokenClaims are the verified claims of the id_token, nil for
 	// providers without OpenID Connect.
 	IDTokenClaims *IDTokenClaims
+
+	// formName is the name Exchange read from ExchangeRequest.FormUser:
+	// unsigned, for Profile.Name only.
+	formName string
 }
 
 // IDTokenClaims are the claims of a verified id_token that profiles use.
