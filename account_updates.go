@@ -277,10 +277,11 @@ func (a *Auth) deleteUser(ctx context.Context, id uuid.UUID, r *http.Request) er
 	} else if err != nil {
 		return err
 	}
-	now := a.now()
-	for _, sess := range sessions {
-		a.liveness.markDead(sess.ID, now)
+	ended := make([]uuid.UUID, len(sessions))
+	for i, sess := range sessions {
+		ended[i] = sess.ID
 	}
+	a.sessionsEnded(ctx, ended, a.now())
 	if a.cfg.Hooks.OnAfterDelete != nil {
 		a.cfg.Hooks.OnAfterDelete(ctx, user, r)
 	}

@@ -33,7 +33,8 @@ import (
 //
 // GINAUTH_REDIS_URL (redis://[user:password@]host:port/db or rediss://)
 // sets RateLimiter to OpenRedisRateLimiter's limiter, which does not
-// connect until its first use. The Auth does not own it: New and Close
+// connect until its first use, and RevocationBus to a RedisRevocationBus
+// on the same client, so every instance hears of ended sessions at once. The Auth does not own it: New and Close
 // leave it alone, so the caller closes it (a *RedisRateLimiter) when the
 // process no longer needs it.
 //
@@ -76,6 +77,7 @@ func FromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("GINAUTH_REDIS_URL: %w", err)
 		}
 		cfg.RateLimiter = limiter
+		cfg.RevocationBus = NewRedisRevocationBus(limiter.client)
 	}
 	return cfg, nil
 }

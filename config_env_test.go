@@ -286,6 +286,7 @@ func TestFromEnvRedis(t *testing.T) {
 		cfg, err := FromEnv()
 		require.NoError(t, err)
 		assert.Nil(t, cfg.RateLimiter)
+		assert.Nil(t, cfg.RevocationBus)
 	})
 	t.Run("set", func(t *testing.T) {
 		setEnv(t, "", "", "")
@@ -295,6 +296,9 @@ func TestFromEnvRedis(t *testing.T) {
 		limiter, ok := cfg.RateLimiter.(*RedisRateLimiter)
 		require.True(t, ok, "RateLimiter is %T", cfg.RateLimiter)
 		t.Cleanup(func() { assert.NoError(t, limiter.Close()) })
+		bus, ok := cfg.RevocationBus.(*RedisRevocationBus)
+		require.True(t, ok, "RevocationBus is %T", cfg.RevocationBus)
+		assert.Same(t, limiter.client, bus.client, "one Redis client for both")
 		limiter.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 		rate := Rate{Limit: 1, Period: time.Minute}

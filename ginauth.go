@@ -135,6 +135,10 @@ type Config struct {
 	// RateLimits are the limits of the login, register, mail and token
 	// routes; zero fields take their defaults.
 	RateLimits RateLimits
+	// RevocationBus, when set, announces ended sessions to the other
+	// instances of the app at once (NewRedisRevocationBus); without it
+	// they learn within SessionCheckInterval.
+	RevocationBus RevocationBus
 
 	// MaxBodyBytes caps request bodies. Default 64 KiB.
 	MaxBodyBytes int64
@@ -179,6 +183,8 @@ type Auth struct {
 	limits         RateLimits
 	background     sync.WaitGroup // mail being sent
 	mailSlots      chan struct{}  // bounds the mail jobs at once
+	stopListening  func()         // ends the RevocationBus subscription
+	listening      sync.WaitGroup // the subscription's goroutine
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.
@@ -275,6 +281,9 @@ func New(cfg Config) (*Auth, error) {
 			return nil, err
 		}
 		a.store, a.closeStore = store, store.Close
+	}
+	if cfg.RevocationBus != nil {
+		a.listenForRevocations(cfg.RevocationBus)
 	}
 	return a, nil
 }
@@ -417,9 +426,13 @@ func (a *Auth) Config() Config {
 // because none was configured.
 func (a *Auth) UsesDevelopmentSecret() bool { return a.devSecret }
 
-// Close waits for the mail being sent, then releases the store when New
-// opened it.
+// Close ends the RevocationBus subscription and waits for the mail being
+// sent, then releases the store when New opened it.
 func (a *Auth) Close() error {
+	if a.stopListening != nil {
+		a.stopListening()
+		a.listening.Wait()
+	}
 	a.background.Wait()
 	if a.closeStore == nil {
 		return nil

@@ -216,13 +216,15 @@ func (a *Auth) refreshTokenReused(ctx context.Context, sessionID uuid.UUID) erro
 }
 
 // RevokeSession ends a session: its refresh token and every access token
-// issued in it stop working, at once on this instance and within
-// Config.SessionCheckInterval on the others.
+// issued in it stop working, at once on this instance and on the others
+// that share Config.RevocationBus, within Config.SessionCheckInterval on
+// the rest.
 func (a *Auth) RevokeSession(ctx context.Context, sessionID uuid.UUID) error {
-	if err := a.store.RevokeSession(ctx, sessionID, a.now()); err != nil {
+	now := a.now()
+	if err := a.store.RevokeSession(ctx, sessionID, now); err != nil {
 		return err
 	}
-	a.liveness.markDead(sessionID, a.now())
+	a.sessionsEnded(ctx, []uuid.UUID{sessionID}, now)
 	return nil
 }
 
@@ -231,9 +233,7 @@ func (a *Auth) RevokeSession(ctx context.Context, sessionID uuid.UUID) error {
 func (a *Auth) RevokeUserSessions(ctx context.Context, userID, except uuid.UUID) error {
 	now := a.now()
 	ids, err := a.store.RevokeUserSessions(ctx, userID, except, now)
-	for _, id := range ids {
-		a.liveness.markDead(id, now)
-	}
+	a.sessionsEnded(ctx, ids, now)
 	return err
 }
 

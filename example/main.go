@@ -73,7 +73,7 @@ func serve(ctx context.Context) error {
 	}
 	fmt.Println("ginauth example:", mailerDescription(os.Getenv("GINAUTH_SMTP_URL")))
 	if cfg.RateLimiter != nil {
-		fmt.Println("ginauth example: rate limits: counted in Redis (GINAUTH_REDIS_URL)")
+		fmt.Println("ginauth example: rate limits and revocations: shared through Redis (GINAUTH_REDIS_URL)")
 	}
 
 	addr := envOr("GINAUTH_ADDR", ":8080")
