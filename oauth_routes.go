@@ -123,9 +123,17 @@ func (a *Auth) mountOAuth(g *gin.RouterGroup) {
 		auth: true, success: http.StatusOK, errorCode: []int{bad, unauthorized, http.StatusNotFound}}, a.RequireAuth(), r.handleAuthorize(true))
 	a.mount(g, operation{method: http.MethodGet, path: "/:provider/associate/callback", summary: "Finish linking a provider account",
 		auth: true, success: http.StatusOK, response: "UserRead", errorCode: []int{bad, unauthorized, http.StatusBadGateway}},
-		a.RequireAuth(), r.handleCallback(true))
+		callbackHeaders, a.RequireAuth(), r.handleCallback(true))
 	a.mount(g, operation{method: http.MethodDelete, path: "/:provider/associate", summary: "Unlink a provider account",
 		auth: true, success: http.StatusNoContent, errorCode: []int{bad, unauthorized, http.StatusNotFound}}, a.RequireAuth(), r.handleUnlink)
+}
+
+// callbackHeaders keeps the code and state of a callback URL from leaking
+// onwards (Referer) or into a cache, whatever the answer: it runs before
+// RequireAuth on the associate callback, so its 401 carries them too.
+func callbackHeaders(c *gin.Context) {
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Header("Cache-Control", "no-store")
 }
 
 // callbackURL is the redirect URI registered with the provider.
@@ -230,7 +238,14 @@ type callbackParams struct {
 	code, state, errorCode, issuer string
 	// formUser is the `user` field of a form_post callback (Apple).
 	formUser string
+	// repeated names a parameter that came more than once, which RFC 6749
+	// §3.1 forbids: with two, which one is checked and which one used
+	// could differ (an RFC 9207 iss check passing on the first of two).
+	repeated string
 }
+
+// callbackParamNames are the callback parameters that may come once only.
+var callbackParamNames = []string{"code", "state", "iss", "error"}
 
 // maxFormUserBytes caps the `user` field of a form_post callback: Apple's
 // is a small JSON object with a name and an email; a longer one is dropped.
@@ -256,16 +271,22 @@ func (r *oauthRoutes) readCallback(c *gin.Context) (callbackParams, error) {
 			formUser = ""
 		}
 	}
-	return callbackParams{code: values.Get("code"), state: values.Get("state"),
-		errorCode: values.Get("error"), issuer: values.Get("iss"), formUser: formUser}, nil
+	params := callbackParams{code: values.Get("code"), state: values.Get("state"),
+		errorCode: values.Get("error"), issuer: values.Get("iss"), formUser: formUser}
+	for _, name := range callbackParamNames {
+		if len(values[name]) > 1 {
+			params.repeated = name
+			break
+		}
+	}
+	return params, nil
 }
 
 // handleCallback: GET or POST /{provider}/callback, and GET
 // associate/callback. The state is checked before anything else.
 func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Referrer-Policy", "no-referrer")
-		c.Header("Cache-Control", "no-store")
+		callbackHeaders(c)
 		p, ok := r.provider(c)
 		if !ok {
 			return
@@ -279,13 +300,20 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 		if associate {
 			userID = UserID(c)
 		}
+		if params.repeated == "state" {
+			params.state = "" // refused below, and the state cookie cleared
+		}
 		st, err := r.a.takeStateCookie(c, p.Name(), params.state, userID)
 		if err != nil {
 			r.a.abortWithError(c, err, "")
 			return
 		}
+		if params.repeated != "" {
+			r.providerError(c, p, fmt.Errorf("%w: parameter %q sent more than once", providers.ErrInvalidGrant, params.repeated))
+			return
+		}
 		if params.errorCode != "" || params.code == "" {
-			r.a.abortWithError(c, fmt.Errorf("%w: the provider answered %q", providers.ErrInvalidGrant, params.errorCode), "")
+			r.providerError(c, p, fmt.Errorf("%w: the provider answered %q", providers.ErrInvalidGrant, params.errorCode))
 			return
 		}
 		ctx := c.Request.Context()
@@ -294,12 +322,12 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 			CodeVerifier: st.Verifier, Nonce: st.Nonce, Issuer: params.issuer, FormUser: params.formUser,
 		})
 		if err != nil {
-			r.a.abortWithError(c, err, "")
+			r.providerError(c, p, err)
 			return
 		}
 		profile, err := p.Profile(ctx, tokens)
 		if err != nil {
-			r.a.abortWithError(c, err, "")
+			r.providerError(c, p, err)
 			return
 		}
 		if profile.AccountID == "" {
@@ -312,6 +340,20 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 		}
 		r.finishSignIn(c, p.Name(), profile, tokens, st.RedirectTo)
 	}
+}
+
+// providerError answers a callback that the provider's answer failed.
+// A refusal (400 OAUTH_PROVIDER_ERROR) is logged with its reason, since
+// the response carries none: a wrong client secret, an id_token signed
+// with an algorithm the issuer did not advertise, or an iss mismatch
+// would otherwise leave the operator nothing to go on. The reason names
+// error codes and claims, never the code or a token.
+func (r *oauthRoutes) providerError(c *gin.Context, p providers.Provider, err error) {
+	if errors.Is(err, providers.ErrInvalidGrant) && !errors.Is(err, providers.ErrProviderUnavailable) {
+		r.a.logger.InfoContext(c.Request.Context(), "ginauth: OAuth callback refused",
+			"provider", p.Name(), "reason", err.Error(), "path", c.FullPath())
+	}
+	r.a.abortWithError(c, err, "")
 }
 
 // finishSignIn signs the provider account's user in (creating or linking
