@@ -117,7 +117,7 @@ func (a *Auth) OptionalAuth() gin.HandlerFunc {
 		claims, err := a.verifyAccessToken(token, now)
 		if err == nil {
 			var live bool
-			live, err = a.sessionLiveAt(c.Request.Context(), claims.sessionID, now)
+			live, err = a.sessionLiveAt(c.Request.Context(), claims.sessionID, claims.userID, now)
 			if err == nil && live {
 				c.Set(claimsKey, claims)
 			}
@@ -142,7 +142,7 @@ func (a *Auth) authenticate(c *gin.Context, token string) (*Claims, bool) {
 		a.abortUnauthorized(c, true)
 		return nil, false
 	}
-	live, err := a.sessionLiveAt(c.Request.Context(), claims.sessionID, now)
+	live, err := a.sessionLiveAt(c.Request.Context(), claims.sessionID, claims.userID, now)
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return nil, false
@@ -203,7 +203,9 @@ func UserID(c *gin.Context) uuid.UUID {
 
 // CurrentUser loads the authenticated user from the store, at most once
 // per request. It returns ErrNoUser when the request is not authenticated
-// or the user no longer exists or is inactive.
+// or the user no longer exists or is inactive (answer 401); any other
+// error is a store failure wrapping ErrStoreUnavailable (answer 503: the
+// token may well be good, and a 401 would make clients throw it away).
 func CurrentUser(c *gin.Context) (*User, error) {
 	if v, ok := c.Get(userKey); ok {
 		if user, ok := v.(*User); ok {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,11 +37,11 @@ func (s *mwStore) UserByID(ctx context.Context, id uuid.UUID) (*User, error) {
 	return s.Store.UserByID(ctx, id)
 }
 
-func (s *mwStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+func (s *mwStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
 	if s.down.Load() {
 		return false, errMWOutage
 	}
-	return s.Store.SessionLive(ctx, id, now)
+	return s.Store.SessionLive(ctx, id, userID, now)
 }
 
 // mwEnv is a server with a route per RequireAuth option.
@@ -398,5 +399,61 @@ func TestMiddlewareCheckOrder(t *testing.T) {
 	defer e.store.down.Store(false)
 	for _, path := range []string{"/verified", "/superuser", "/scoped", "/fresh"} {
 		atkAssertInvalidToken(t, e.get(t, path, "a.b.c"))
+	}
+}
+
+// mwForgeAs signs, with the test secret (which other services share, and
+// so may leak), an access token of the real token's session that claims
+// the user sub instead of the session's owner.
+func mwForgeAs(t *testing.T, a *Auth, real string, sub uuid.UUID) string {
+	t.Helper()
+	claims, err := a.VerifyAccessToken(real)
+	require.NoError(t, err)
+	now := a.now()
+	header := map[string]any{"typ": accessTokenType, "kid": a.keys.signingKID}
+	return atkSign(t, a.keys.signingMethod, []byte(testSecret), header, jwt.MapClaims{
+		"iss": a.cfg.Issuer, "aud": a.cfg.Audience,
+		"sub": sub.String(), "sid": claims.Session().String(),
+		"jti": randomID(), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+	})
+}
+
+// TestRequireAuthSessionBoundToUser proves that a session is live only for
+// its own user: a token signed with the shared secret that claims admin A
+// with B's live session (all a B who learnt the secret has) is 401 whether
+// the liveness cache is cold or holds B's session as live, is anonymous to
+// OptionalAuth, and takes nothing from B, whose own token keeps working,
+// nor from A.
+func TestRequireAuthSessionBoundToUser(t *testing.T) {
+	e := newMWEnv(t, nil, nil)
+	admin, adminTokens := e.user(t, "admin@example.com", NewUser{IsSuperuser: true})
+	_, bTokens := e.user(t, "b@example.com", NewUser{})
+	forged := mwForgeAs(t, e.auth, bTokens.AccessToken, admin.ID)
+	claims, err := e.auth.VerifyAccessToken(forged)
+	require.NoError(t, err, "the signature is good: only the session check can refuse it")
+	require.Equal(t, admin.ID, claims.UserID())
+
+	for _, tc := range []struct {
+		name string
+		env  *mwEnv
+	}{
+		{"session_cached_live", e}, // B's sign-in marked it live here
+		{"cache_cold", newMWEnv(t, e.store, nil)},
+	} {
+		env := tc.env
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // the second answer may come from the cache
+				atkAssertInvalidToken(t, env.get(t, "/plain", forged))
+				atkAssertInvalidToken(t, env.get(t, "/superuser", forged))
+				res := env.get(t, "/optional", forged)
+				mwRequireStatus(t, http.StatusOK, res)
+				assert.Equal(t, false, res.JSON(t)["has_claims"])
+			}
+			mwRequireStatus(t, http.StatusOK, env.get(t, "/plain", bTokens.AccessToken))
+			atkAssertInvalidToken(t, env.get(t, "/superuser", forged)) // B's session is cached live for B
+			mwRequireStatus(t, http.StatusOK, env.get(t, "/plain", bTokens.AccessToken))
+			mwAssertForbidden(t, env.get(t, "/superuser", bTokens.AccessToken), false)
+			mwRequireStatus(t, http.StatusOK, env.get(t, "/superuser", adminTokens.AccessToken))
+		})
 	}
 }

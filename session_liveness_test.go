@@ -20,13 +20,16 @@ type livenessCountingStore struct {
 	sessionLiveCalls atomic.Int64
 }
 
-func (s *livenessCountingStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+func (s *livenessCountingStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
 	s.sessionLiveCalls.Add(1)
-	return s.Store.SessionLive(ctx, id, now)
+	return s.Store.SessionLive(ctx, id, userID, now)
 }
 
 // livenessT0 is an arbitrary instant the cache unit tests start from.
 var livenessT0 = time.Unix(1_700_000_000, 0)
+
+// livenessOwner is the user of the sessions in the cache unit tests.
+var livenessOwner = uuid.MustParse("6f1d2c3b-4a59-4e68-8d7c-0b1a2f3e4d5c")
 
 // TestLivenessCacheLiveEntryTrustedForTTL proves that a "live" answer is
 // trusted for exactly ttl and must be re-checked afterwards, and that an
@@ -35,30 +38,30 @@ func TestLivenessCacheLiveEntryTrustedForTTL(t *testing.T) {
 	lc := newLivenessCache(5*time.Second, 15*time.Minute, 100)
 	id := uuid.New()
 
-	_, ok := lc.get(id, livenessT0)
+	_, ok := lc.get(id, livenessOwner, livenessT0)
 	assert.False(t, ok, "unknown session: ask the store")
 
-	lc.markLive(id, livenessT0)
+	lc.markLive(id, livenessOwner, livenessT0)
 	for _, at := range []time.Duration{0, time.Second, 5*time.Second - time.Nanosecond} {
-		live, ok := lc.get(id, livenessT0.Add(at))
+		live, ok := lc.get(id, livenessOwner, livenessT0.Add(at))
 		assert.True(t, ok, "at +%v the entry is trusted", at)
 		assert.True(t, live, "at +%v", at)
 	}
 	for _, at := range []time.Duration{5 * time.Second, time.Minute} {
-		_, ok := lc.get(id, livenessT0.Add(at))
+		_, ok := lc.get(id, livenessOwner, livenessT0.Add(at))
 		assert.False(t, ok, "at +%v the entry must be re-checked", at)
 	}
 
 	t.Run("a re-check extends the trust", func(t *testing.T) {
-		lc.markLive(id, livenessT0.Add(5*time.Second))
-		live, ok := lc.get(id, livenessT0.Add(9*time.Second))
+		lc.markLive(id, livenessOwner, livenessT0.Add(5*time.Second))
+		live, ok := lc.get(id, livenessOwner, livenessT0.Add(9*time.Second))
 		assert.True(t, ok)
 		assert.True(t, live)
 	})
 	t.Run("ttl zero caches nothing live", func(t *testing.T) {
 		off := newLivenessCache(0, time.Minute, 100)
-		off.markLive(id, livenessT0)
-		_, ok := off.get(id, livenessT0)
+		off.markLive(id, livenessOwner, livenessT0)
+		_, ok := off.get(id, livenessOwner, livenessT0)
 		assert.False(t, ok)
 	})
 }
@@ -71,19 +74,78 @@ func TestLivenessCacheLiveEntryTrustedForTTL(t *testing.T) {
 func TestLivenessCacheDeadIsFinal(t *testing.T) {
 	lc := newLivenessCache(5*time.Second, 15*time.Minute, 100)
 	id := uuid.New()
-	lc.markLive(id, livenessT0)
+	lc.markLive(id, livenessOwner, livenessT0)
 	lc.markDead(id, livenessT0.Add(time.Second))
 
 	for _, at := range []time.Duration{time.Second, 2 * time.Second, time.Minute, 15 * time.Minute} {
-		lc.markLive(id, livenessT0.Add(at)) // late answers from in-flight checks
-		live, ok := lc.get(id, livenessT0.Add(at))
+		lc.markLive(id, livenessOwner, livenessT0.Add(at)) // late answers from in-flight checks
+		live, ok := lc.get(id, livenessOwner, livenessT0.Add(at))
 		require.True(t, ok, "at +%v the dead entry is still kept", at)
 		assert.False(t, live, "at +%v the session must stay dead", at)
 	}
 
 	t.Run("kept for deadTTL, then forgotten", func(t *testing.T) {
-		_, ok := lc.get(id, livenessT0.Add(time.Second+15*time.Minute))
+		_, ok := lc.get(id, livenessOwner, livenessT0.Add(time.Second+15*time.Minute))
 		assert.False(t, ok, "after deadTTL the store answers again (and says dead)")
+	})
+}
+
+// TestLivenessCacheBoundToOwner proves that a live entry is live only for
+// the session's owner, and that the store's "not live for this user" (which
+// may mean only "not theirs") is kept for that user alone: it neither
+// displaces the owner's live entry nor blocks the owner's live answer,
+// while for the owner it is final, as markDead is for everyone.
+func TestLivenessCacheBoundToOwner(t *testing.T) {
+	stranger := uuid.New()
+	lookup := func(lc *livenessCache, id, user uuid.UUID) (live, ok bool) { return lc.get(id, user, livenessT0) }
+
+	t.Run("a live entry is not live for another user", func(t *testing.T) {
+		lc := newLivenessCache(time.Minute, time.Hour, 100)
+		id := uuid.New()
+		lc.markLive(id, livenessOwner, livenessT0)
+		live, ok := lookup(lc, id, stranger)
+		assert.True(t, ok, "answered from the cache")
+		assert.False(t, live)
+		lc.markDeadFor(id, stranger, livenessT0) // a late answer to a forged check
+		live, ok = lookup(lc, id, livenessOwner)
+		assert.True(t, ok)
+		assert.True(t, live, "the owner's session stays live")
+	})
+	t.Run("not live for a stranger does not block the owner", func(t *testing.T) {
+		lc := newLivenessCache(time.Minute, time.Hour, 100)
+		id := uuid.New()
+		lc.markDeadFor(id, stranger, livenessT0)
+		live, ok := lookup(lc, id, stranger)
+		assert.True(t, ok)
+		assert.False(t, live)
+		_, ok = lookup(lc, id, livenessOwner)
+		assert.False(t, ok, "the owner asks the store")
+		lc.markLive(id, livenessOwner, livenessT0)
+		live, ok = lookup(lc, id, livenessOwner)
+		assert.True(t, ok)
+		assert.True(t, live)
+	})
+	t.Run("not live for the owner is final for the owner", func(t *testing.T) {
+		lc := newLivenessCache(time.Minute, time.Hour, 100)
+		id := uuid.New()
+		lc.markLive(id, livenessOwner, livenessT0)
+		lc.markDeadFor(id, livenessOwner, livenessT0)
+		lc.markLive(id, livenessOwner, livenessT0) // a late answer
+		live, ok := lookup(lc, id, livenessOwner)
+		assert.True(t, ok)
+		assert.False(t, live)
+	})
+	t.Run("dead is dead for everyone", func(t *testing.T) {
+		lc := newLivenessCache(time.Minute, time.Hour, 100)
+		id := uuid.New()
+		lc.markDeadFor(id, stranger, livenessT0)
+		lc.markDead(id, livenessT0)
+		for _, user := range []uuid.UUID{livenessOwner, stranger, uuid.Nil} {
+			lc.markLive(id, user, livenessT0)
+			live, ok := lookup(lc, id, user)
+			assert.True(t, ok)
+			assert.False(t, live)
+		}
 	})
 }
 
@@ -99,7 +161,7 @@ func TestLivenessCacheEvictionBound(t *testing.T) {
 			if i%3 == 0 {
 				lc.markDead(uuid.New(), livenessT0)
 			} else {
-				lc.markLive(uuid.New(), livenessT0)
+				lc.markLive(uuid.New(), livenessOwner, livenessT0)
 			}
 			require.LessOrEqual(t, len(lc.entries), limit, "after %d inserts", i+1)
 		}
@@ -107,13 +169,13 @@ func TestLivenessCacheEvictionBound(t *testing.T) {
 	t.Run("expired entries go first", func(t *testing.T) {
 		lc := newLivenessCache(time.Minute, time.Hour, limit)
 		for range limit {
-			lc.markLive(uuid.New(), livenessT0)
+			lc.markLive(uuid.New(), livenessOwner, livenessT0)
 		}
 		require.Len(t, lc.entries, limit)
 		keep := uuid.New()
-		lc.markLive(keep, livenessT0.Add(time.Minute)) // every earlier entry has expired
+		lc.markLive(keep, livenessOwner, livenessT0.Add(time.Minute)) // every earlier entry has expired
 		assert.Len(t, lc.entries, 1)
-		_, ok := lc.get(keep, livenessT0.Add(time.Minute))
+		_, ok := lc.get(keep, livenessOwner, livenessT0.Add(time.Minute))
 		assert.True(t, ok)
 	})
 	t.Run("dead entries outlast live ones", func(t *testing.T) {
@@ -124,11 +186,11 @@ func TestLivenessCacheEvictionBound(t *testing.T) {
 			lc.markDead(dead[i], livenessT0)
 		}
 		for range 500 {
-			lc.markLive(uuid.New(), livenessT0)
+			lc.markLive(uuid.New(), livenessOwner, livenessT0)
 		}
 		require.LessOrEqual(t, len(lc.entries), limit)
 		for _, id := range dead {
-			live, ok := lc.get(id, livenessT0)
+			live, ok := lc.get(id, livenessOwner, livenessT0)
 			assert.True(t, ok, "a dead entry was evicted while live ones remained")
 			assert.False(t, live)
 		}
@@ -155,9 +217,9 @@ func TestLivenessCacheConcurrent(t *testing.T) {
 				case i%2 == 0 && (g*7+i)%len(ids) < len(ids)/2:
 					lc.markDead(id, now)
 				case i%3 == 0:
-					lc.markLive(id, now)
+					lc.markLive(id, livenessOwner, now)
 				default:
-					lc.get(id, now)
+					lc.get(id, livenessOwner, now)
 				}
 			}
 		}()
@@ -166,8 +228,8 @@ func TestLivenessCacheConcurrent(t *testing.T) {
 	require.LessOrEqual(t, len(lc.entries), 64)
 	end := livenessT0.Add(2 * time.Second)
 	for _, id := range ids[:len(ids)/2] {
-		lc.markLive(id, end)
-		live, ok := lc.get(id, end)
+		lc.markLive(id, livenessOwner, end)
+		live, ok := lc.get(id, livenessOwner, end)
 		assert.True(t, ok, "32 ids never fill 64 slots: nothing was evicted")
 		assert.False(t, live, "a session marked dead read live")
 	}
@@ -181,11 +243,13 @@ func TestLivenessRevokedLocallyIgnoresLateLive(t *testing.T) {
 	a := newTestAuth(t, nil)
 	sessNewUser(t, a, "late@example.com")
 	tokens := sessLogin(t, a, "late@example.com")
-	sid := sessIDOf(t, tokens.RefreshToken)
+	claims, err := a.VerifyAccessToken(tokens.AccessToken)
+	require.NoError(t, err)
+	sid, uid := claims.Session(), claims.UserID()
 
 	require.NoError(t, a.RevokeSession(ctx, sid))
-	a.liveness.markLive(sid, a.now()) // the late answer
-	live, err := a.sessionLive(ctx, sid)
+	a.liveness.markLive(sid, uid, a.now()) // the late answer
+	live, err := a.sessionLive(ctx, sid, uid)
 	require.NoError(t, err)
 	assert.False(t, live)
 }

@@ -129,7 +129,7 @@ func (a *Auth) startSession(ctx context.Context, user *User, client ClientInfo) 
 	if err := a.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
-	a.liveness.markLive(sess.ID, now)
+	a.liveness.markLive(sess.ID, sess.UserID, now)
 	return a.tokenResponse(ctx, user, sess, refresh, true, now)
 }
 
@@ -238,30 +238,36 @@ func (a *Auth) RevokeUserSessions(ctx context.Context, userID, except uuid.UUID)
 }
 
 // sessionLive reports whether the session of an access token may still be
-// used, from the liveness cache when its entry is recent enough.
-func (a *Auth) sessionLive(ctx context.Context, sessionID uuid.UUID) (bool, error) {
-	return a.sessionLiveAt(ctx, sessionID, a.now())
+// used by its user, from the liveness cache when its entry is recent enough.
+func (a *Auth) sessionLive(ctx context.Context, sessionID, userID uuid.UUID) (bool, error) {
+	return a.sessionLiveAt(ctx, sessionID, userID, a.now())
 }
 
 // sessionLiveAt is sessionLive for a request that has read the clock
-// already. Concurrent misses for one session share a single store query.
-func (a *Auth) sessionLiveAt(ctx context.Context, sessionID uuid.UUID, now time.Time) (bool, error) {
-	if live, ok := a.liveness.get(sessionID, now); ok {
+// already. Concurrent misses for one session and user share a single store
+// query; a token claiming another user never shares the owner's.
+func (a *Auth) sessionLiveAt(ctx context.Context, sessionID, userID uuid.UUID, now time.Time) (bool, error) {
+	if live, ok := a.liveness.get(sessionID, userID, now); ok {
 		return live, nil
 	}
-	v, err, _ := a.livenessChecks.Do(sessionID.String(), func() (any, error) {
+	var key [32]byte // the session id, then the user id
+	copy(key[:16], sessionID[:])
+	copy(key[16:], userID[:])
+	v, err, _ := a.livenessChecks.Do(string(key[:]), func() (any, error) {
 		// The query answers every request waiting on it, so it must not die
 		// with the first one's context.
 		queryCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livenessQueryTimeout)
 		defer cancel()
-		live, err := a.store.SessionLive(queryCtx, sessionID, now)
+		live, err := a.store.SessionLive(queryCtx, sessionID, userID, now)
 		if err != nil {
 			return false, err
 		}
 		if live {
-			a.liveness.markLive(sessionID, now)
+			a.liveness.markLive(sessionID, userID, now)
 		} else {
-			a.liveness.markDead(sessionID, now)
+			// Not live for userID: perhaps only not theirs, so the
+			// session stays live for its owner.
+			a.liveness.markDeadFor(sessionID, userID, now)
 		}
 		return live, nil
 	})

@@ -58,9 +58,11 @@ type Store interface {
 	// SessionsOf lists the sessions of a user that are neither revoked nor
 	// expired at now, newest first.
 	SessionsOf(ctx context.Context, userID uuid.UUID, now time.Time) ([]Session, error)
-	// SessionLive reports whether a session can be used at now: it exists, is
-	// not revoked or expired, and its user exists and is active.
-	SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (bool, error)
+	// SessionLive reports whether a session can be used by userID at now: it
+	// exists, belongs to userID, is not revoked or expired, and its user
+	// exists and is active. A session of another user is false, as if it
+	// did not exist.
+	SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error)
 
 	// OAuthAccount loads the link of a provider account, by the provider's
 	// name and its immutable account id.
@@ -292,7 +294,7 @@ func (s *GormStore) SessionsOf(ctx context.Context, userID uuid.UUID, now time.T
 }
 
 // SessionLive implements Store.
-func (s *GormStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+func (s *GormStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
 	var row struct {
 		RevokedAt     *time.Time
 		IdleExpiresAt time.Time
@@ -302,7 +304,7 @@ func (s *GormStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time
 	err := s.db.WithContext(ctx).Table("sessions").
 		Select("sessions.revoked_at, sessions.idle_expires_at, sessions.expires_at, users.is_active").
 		Joins("JOIN users ON users.id = sessions.user_id").
-		Where("sessions.id = ?", id).Take(&row).Error
+		Where("sessions.id = ? AND sessions.user_id = ?", id, userID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil
 	}

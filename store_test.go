@@ -464,7 +464,7 @@ func TestStoreSessions(t *testing.T) {
 			ids, err = s.RevokeUserSessions(ctx, uuid.New(), uuid.Nil, now)
 			require.NoError(t, err)
 			assert.Empty(t, ids)
-			live, err := s.SessionLive(ctx, theirs.ID, now)
+			live, err := s.SessionLive(ctx, theirs.ID, other.ID, now)
 			require.NoError(t, err)
 			assert.True(t, live, "another user's session survives")
 		}},
@@ -498,7 +498,7 @@ func TestStoreSessions(t *testing.T) {
 
 // TestStoreSessionLive proves, on every database, that SessionLive is true
 // only for an existing, unrevoked, unexpired session of an existing, active
-// user, and that the expiry decision survives each database's sub-second
+// user asked about by that very user (never for another user's id), and that the expiry decision survives each database's sub-second
 // precision (milliseconds on MariaDB): a session is live a millisecond before
 // its expiry and dead a millisecond after it.
 func TestStoreSessionLive(t *testing.T) {
@@ -507,17 +507,19 @@ func TestStoreSessionLive(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	frac := 123456789 * time.Nanosecond
 	cases := []struct {
-		name    string
-		active  bool
-		edit    func(*Session)
-		revoke  bool
-		delete  bool
-		missing bool
-		at      time.Duration // SessionLive's now, from base
-		want    bool
+		name     string
+		active   bool
+		edit     func(*Session)
+		revoke   bool
+		delete   bool
+		missing  bool
+		stranger bool          // ask for another, existing and active, user
+		at       time.Duration // SessionLive's now, from base
+		want     bool
 	}{
 		{name: "live", active: true, at: time.Minute, want: true},
 		{name: "missing session", active: true, missing: true, at: time.Minute},
+		{name: "another user's session", active: true, stranger: true, at: time.Minute},
 		{name: "revoked", active: true, revoke: true, at: time.Minute},
 		{name: "idle-expired", active: true, edit: func(s *Session) { s.IdleExpiresAt = base.Add(time.Minute) }, at: 2 * time.Minute},
 		{name: "absolutely expired", active: true, edit: func(s *Session) { s.ExpiresAt = base.Add(time.Minute) }, at: 2 * time.Minute},
@@ -558,9 +560,22 @@ func TestStoreSessionLive(t *testing.T) {
 						require.NoError(t, s.DeleteUser(ctx, u.ID))
 					}
 
-					live, err := s.SessionLive(ctx, id, base.Add(tc.at))
+					userID := u.ID
+					if tc.stranger {
+						stranger := stNewUser(fmt.Sprintf("stranger%d@example.com", i))
+						stranger.IsActive, stranger.IsSuperuser = true, true
+						require.NoError(t, s.CreateUser(ctx, stranger))
+						userID = stranger.ID
+					}
+
+					live, err := s.SessionLive(ctx, id, userID, base.Add(tc.at))
 					require.NoError(t, err)
 					assert.Equal(t, tc.want, live)
+					if tc.stranger {
+						live, err := s.SessionLive(ctx, id, u.ID, base.Add(tc.at))
+						require.NoError(t, err)
+						assert.True(t, live, "the session is live for its owner")
+					}
 				})
 			}
 		})
@@ -704,7 +719,7 @@ func TestStoreUnavailable(t *testing.T) {
 				"RevokeUserSessions": func(*testing.T) error { _, err := s.RevokeUserSessions(ctx, u.ID, uuid.Nil, now); return err },
 				"SessionsOf":         func(*testing.T) error { _, err := s.SessionsOf(ctx, u.ID, now); return err },
 				"SessionLive": func(t *testing.T) error {
-					live, err := s.SessionLive(ctx, sess.ID, now)
+					live, err := s.SessionLive(ctx, sess.ID, u.ID, now)
 					assert.False(t, live, "a store that cannot answer never says live")
 					return err
 				},
@@ -968,7 +983,7 @@ func TestConcurrentSessionWrites(t *testing.T) {
 							return
 						}
 						hash = next
-						live, err := s.SessionLive(ctx, second.ID, used)
+						live, err := s.SessionLive(ctx, second.ID, user.ID, used)
 						if check("live", err) && !live {
 							check("live", errors.New("a fresh session reads as dead"))
 						}
