@@ -13,6 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/gin-gonic/gin"
 )
 
@@ -88,16 +90,23 @@ func unmarshalStrict(body []byte, dst any) error {
 	return nil
 }
 
-// CanonicalEmail trims and lower-cases an email address and checks that it
-// is one plain address of at most 254 bytes, valid UTF-8, without CR, LF,
-// NUL or any other control, format (bidi, zero-width) or separator
-// character. Every email that reaches the store passes through it once.
+// CanonicalEmail trims the spaces and tabs around an email address, normalizes it
+// (Unicode NFKC, so fullwidth and other compatibility forms of a letter
+// are that letter: "ａlice@" is "alice@"), lower-cases it, and checks that
+// it is one plain address of at most 254 bytes, valid UTF-8, without CR,
+// LF, NUL or any other control, format (bidi, zero-width) or separator
+// character anywhere, its ends included. Every email that reaches the
+// store passes through it once.
 func CanonicalEmail(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		// strings.ToLower would silently turn invalid bytes into U+FFFD.
 		return "", invalidField("email", "is not valid UTF-8")
 	}
-	email := strings.ToLower(strings.TrimSpace(raw))
+	trimmed := strings.Trim(raw, " \t")
+	if strings.IndexFunc(trimmed, isControlOrInvisible) >= 0 {
+		return "", invalidField("email", "contains a control or invisible character")
+	}
+	email := strings.ToLower(norm.NFKC.String(trimmed))
 	switch {
 	case email == "":
 		return "", invalidField("email", "is required")

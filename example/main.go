@@ -201,8 +201,12 @@ func newRouter(auth *ginauth.Auth, trustedProxies string) (*gin.Engine, error) {
 	api := r.Group("/api", auth.RequireAuth())
 	api.GET("/me", func(c *gin.Context) {
 		user, err := ginauth.CurrentUser(c)
-		if err != nil {
+		switch {
+		case errors.Is(err, ginauth.ErrNoUser): // deactivated or deleted since the token was issued
 			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"detail": ginauth.CodeUnauthorized})
+			return
+		case err != nil: // the store is down: the token may well be good
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"detail": ginauth.CodeServiceUnavailable})
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"id": user.ID, "email": user.Email})

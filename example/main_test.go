@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,4 +483,46 @@ func TestMailedLinksFlow(t *testing.T) {
 	res = call(t, srv, http.MethodGet, "/users/me", nil, after.AccessToken)
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
 	assert.Equal(t, true, res.json(t)["is_verified"])
+}
+
+// failingUsers is a store whose user lookups fail as a database that went
+// down does, while sessions are still cached as live.
+type failingUsers struct {
+	ginauth.Store
+	down atomic.Bool
+}
+
+func (s *failingUsers) UserByID(ctx context.Context, id uuid.UUID) (*ginauth.User, error) {
+	if s.down.Load() {
+		return nil, fmt.Errorf("%w: connection refused", ginauth.ErrStoreUnavailable)
+	}
+	return s.Store.UserByID(ctx, id)
+}
+
+// TestAPIMeStoreDown proves that /api/me tells a store outage (503) from a
+// bad token (401): a client that got a 401 would throw a good token away.
+func TestAPIMeStoreDown(t *testing.T) {
+	cfg := exampleConfig(t)
+	store, err := ginauth.OpenStore(context.Background(), cfg.DatabaseURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	failing := &failingUsers{Store: store}
+	cfg.Store, cfg.SessionCheckInterval = failing, time.Hour
+	auth, router, err := newApp(cfg, "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+
+	res := call(t, srv, http.MethodPost, "/auth/register", map[string]string{"email": exampleEmail, "password": examplePassword}, "")
+	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
+	res = call(t, srv, http.MethodPost, "/auth/login", map[string]string{"email": exampleEmail, "password": examplePassword}, "")
+	require.Equal(t, http.StatusOK, res.status)
+	token, _ := res.json(t)["access_token"].(string)
+	require.Equal(t, http.StatusOK, call(t, srv, http.MethodGet, "/api/me", nil, token).status)
+
+	failing.down.Store(true)
+	res = call(t, srv, http.MethodGet, "/api/me", nil, token)
+	assert.Equal(t, http.StatusServiceUnavailable, res.status)
+	assert.Equal(t, "SERVICE_UNAVAILABLE", res.json(t)["detail"])
 }
