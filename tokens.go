@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -45,6 +46,31 @@ type Claims struct {
 	// user from its store. With it in the claims, RequireAuth stores one
 	// value in the gin.Context instead of two.
 	auth *Auth
+}
+
+// errDateNotNumber refuses a token whose exp, iat or nbf is not a JSON
+// number, as RFC 7519 §2 requires (golang-jwt also reads quoted numbers).
+var errDateNotNumber = errors.New("ginauth: exp, iat and nbf must be JSON numbers")
+
+// UnmarshalJSON decodes the claims of a token, refusing dates that are
+// not JSON numbers. Tokens in the exact form this package issues are read
+// by parseIssuedForm and never come here.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var dates struct {
+		Exp json.RawMessage `json:"exp"`
+		Iat json.RawMessage `json:"iat"`
+		Nbf json.RawMessage `json:"nbf"`
+	}
+	if err := json.Unmarshal(b, &dates); err != nil {
+		return err
+	}
+	for _, d := range []json.RawMessage{dates.Exp, dates.Iat, dates.Nbf} {
+		if len(d) > 0 && (d[0] < '0' || d[0] > '9') && d[0] != '-' {
+			return errDateNotNumber
+		}
+	}
+	type plain Claims // the same fields, without this method
+	return json.Unmarshal(b, (*plain)(c))
 }
 
 // UserID is the user the token was issued to (the `sub` claim).
