@@ -34,9 +34,10 @@ import (
 // GINAUTH_REDIS_URL (redis://[user:password@]host:port/db or rediss://)
 // sets RateLimiter to OpenRedisRateLimiter's limiter, which does not
 // connect until its first use, and RevocationBus to a RedisRevocationBus
-// on the same client, so every instance hears of ended sessions at once. The Auth does not own it: New and Close
-// leave it alone, so the caller closes it (a *RedisRateLimiter) when the
-// process no longer needs it.
+// on the same client, so every instance hears of ended sessions at once.
+// The Auth does not own that client: New and Close leave it alone, so the
+// caller closes it (a *RedisRateLimiter) when the process no longer needs
+// it.
 //
 // Errors name the variable and never quote a password.
 func FromEnv() (Config, error) {
@@ -174,6 +175,9 @@ func providersFromEnv() ([]providers.Provider, error) {
 	} else if ok {
 		var opts []providers.Option
 		if base := strings.TrimSpace(os.Getenv("GITHUB_BASE_URL")); base != "" {
+			if !providers.SecureIssuer(base) {
+				return nil, fmt.Errorf("GITHUB_BASE_URL %q must be an https URL (plain http only on a loopback host, for development)", base)
+			}
 			opts = append(opts, providers.WithBaseURL(base))
 		}
 		list = append(list, providers.GitHub(id, secret, opts...))
@@ -194,6 +198,9 @@ func providersFromEnv() ([]providers.Provider, error) {
 		issuer := strings.TrimSpace(os.Getenv("OIDC_ISSUER"))
 		if issuer == "" {
 			return nil, errors.New("OIDC_ISSUER must be set with OIDC_CLIENT_ID")
+		}
+		if !providers.SecureIssuer(issuer) {
+			return nil, fmt.Errorf("OIDC_ISSUER %q must be an https URL (plain http only on a loopback host, for development)", issuer)
 		}
 		var opts []providers.Option
 		if name := strings.TrimSpace(os.Getenv("OIDC_NAME")); name != "" {

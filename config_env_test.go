@@ -174,6 +174,22 @@ func TestFromEnvProviders(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "OIDC_ISSUER")
 	})
+	t.Run("github enterprise must be https off loopback", func(t *testing.T) {
+		t.Setenv("GITHUB_CLIENT_ID", "g-id")
+		t.Setenv("GITHUB_CLIENT_SECRET", "g-secret")
+		t.Setenv("GITHUB_BASE_URL", "http://github.corp.example.com")
+		_, err := FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "GITHUB_BASE_URL")
+	})
+	t.Run("oidc issuer must be https off loopback", func(t *testing.T) {
+		t.Setenv("OIDC_CLIENT_ID", "o-id")
+		t.Setenv("OIDC_CLIENT_SECRET", "o-secret")
+		t.Setenv("OIDC_ISSUER", "http://idp.example.com/realms/app")
+		_, err := FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "https")
+	})
 	t.Run("associate by email", func(t *testing.T) {
 		t.Setenv("GINAUTH_ASSOCIATE_BY_EMAIL", "true")
 		t.Setenv("GINAUTH_TRUSTED_ORIGINS", "https://app.example.com, http://localhost:3000")

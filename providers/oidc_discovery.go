@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +61,28 @@ type oidcEndpoints struct {
 	userInfoVerifier *oidc.IDTokenVerifier
 }
 
+// SecureIssuer reports whether an issuer (or any provider URL) may be
+// trusted for discovery and keys: https, or http on a loopback host
+// (localhost, 127.0.0.0/8, ::1) for development.
+func SecureIssuer(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		host := u.Hostname()
+		if host == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
+}
+
 // oidcDiscoveryURL is where the spec puts the discovery document of issuer.
 func oidcDiscoveryURL(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
@@ -68,6 +92,11 @@ func oidcDiscoveryURL(issuer string) string {
 // id_token verifier. The issuer it reports must be exactly the configured
 // one: no trailing-slash or case normalisation.
 func (p *oidcProvider) discover(ctx context.Context) (*oidcEndpoints, error) {
+	if !SecureIssuer(p.spec.discoveryURL) {
+		// Discovery over plain HTTP lets anyone on the path swap the JWKS
+		// and sign id_tokens for any account.
+		return nil, fmt.Errorf("%w: issuer %s must use https (plain http only on a loopback host, for development)", ErrProviderUnavailable, p.spec.issuer)
+	}
 	var doc oidcDiscoveryDoc
 	if err := getJSON(ctx, p.client, p.spec.discoveryURL, "", &doc); err != nil {
 		if !errors.Is(err, ErrProviderUnavailable) { // a 401 or 403 on a public document
@@ -80,6 +109,11 @@ func (p *oidcProvider) discover(ctx context.Context) (*oidcEndpoints, error) {
 	}
 	if doc.AuthURL == "" || doc.TokenURL == "" || doc.JWKSURL == "" {
 		return nil, fmt.Errorf("%w: discovery at %s lacks authorization_endpoint, token_endpoint or jwks_uri", ErrProviderUnavailable, p.spec.discoveryURL)
+	}
+	for _, endpoint := range []string{doc.AuthURL, doc.TokenURL, doc.JWKSURL, doc.UserInfoURL} {
+		if endpoint != "" && !SecureIssuer(endpoint) {
+			return nil, fmt.Errorf("%w: discovery at %s names the endpoint %s, which is not https", ErrProviderUnavailable, p.spec.discoveryURL, endpoint)
+		}
 	}
 	var algs []string
 	for _, a := range doc.Algorithms {

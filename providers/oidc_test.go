@@ -588,6 +588,18 @@ func TestOIDCDiscovery(t *testing.T) {
 					"token_endpoint": op.srv.URL + "/token", "jwks_uri": op.srv.URL + "/jwks"})
 			}
 		}},
+		{"jwks_uri over plain http off loopback", func(op *oidcTOP) http.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request) {
+				oidcTWriteJSON(w, 200, map[string]any{"issuer": op.issuer, "authorization_endpoint": op.srv.URL + "/authorize",
+					"token_endpoint": op.srv.URL + "/token", "jwks_uri": "http://keys.example.com/jwks"})
+			}
+		}},
+		{"token_endpoint over plain http off loopback", func(op *oidcTOP) http.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request) {
+				oidcTWriteJSON(w, 200, map[string]any{"issuer": op.issuer, "authorization_endpoint": op.srv.URL + "/authorize",
+					"token_endpoint": "http://idp.example.com/token", "jwks_uri": op.srv.URL + "/jwks"})
+			}
+		}},
 		{"no jwks_uri", func(op *oidcTOP) http.HandlerFunc {
 			return func(w http.ResponseWriter, _ *http.Request) {
 				oidcTWriteJSON(w, 200, map[string]any{"issuer": op.issuer, "authorization_endpoint": op.srv.URL + "/authorize",
@@ -621,6 +633,41 @@ func TestOIDCDiscovery(t *testing.T) {
 			assert.Zero(t, op.hit("token"))
 		})
 	}
+}
+
+// TestSecureIssuer: https anywhere, plain http only on a loopback host.
+func TestSecureIssuer(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://idp.example.com":            true,
+		"https://idp.example.com/realms/app": true,
+		"http://127.0.0.1:3000":              true,
+		"http://127.8.9.10":                  true,
+		"http://localhost:8080/realms/x":     true,
+		"http://[::1]:3000":                  true,
+		"http://idp.example.com":             false,
+		"http://10.0.0.5:8080":               false,
+		"http://localhost.evil.tld":          false,
+		"http://127.0.0.1.nip.io":            false,
+		"ftp://idp.example.com":              false,
+		"idp.example.com":                    false,
+		"":                                   false,
+	} {
+		assert.Equal(t, want, SecureIssuer(raw), raw)
+	}
+}
+
+// TestOIDCRefusesPlainHTTPIssuer: an issuer off loopback over plain http
+// is never asked for discovery (anyone on the path could swap its keys).
+func TestOIDCRefusesPlainHTTPIssuer(t *testing.T) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { asked.Add(1) }))
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse(srv.URL) }}}
+	p := OIDC(t.Context(), "http://idp.example.com", "id", "secret", WithHTTPClient(client))
+	err := p.(Checker).Check(t.Context())
+	require.ErrorIs(t, err, ErrProviderUnavailable)
+	assert.Contains(t, err.Error(), "https")
+	assert.Zero(t, asked.Load())
 }
 
 // TestOIDCDiscoveryRetry: an issuer that is down when OIDC is called is
