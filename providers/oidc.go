@@ -34,6 +34,14 @@ const maxIDTokenBytes = 64 << 10
 // ErrProviderUnavailable until it succeeds. The provider implements
 // Checker: ginauth.New calls Check to learn whether discovery succeeded.
 //
+// Discovery is done again once the document is a day old, by the first
+// call after that while the others go on with the old one, and sooner (at
+// most once a minute) after an id_token signed with an algorithm or a key
+// the document does not announce: the sign-in after an issuer changes
+// algorithms works. A refresh that fails, or whose document would fail
+// the first discovery (another issuer, say), keeps the configuration that
+// works and is tried again a few seconds later.
+//
 // Sign-in uses the authorization code flow with PKCE S256 and a nonce.
 // Exchange verifies the id_token against the issuer's JWKS (signature with
 // an asymmetric algorithm the issuer advertises, iss exactly, aud, exp,
@@ -96,14 +104,25 @@ type oidcProvider struct {
 	scopes       []string
 	client       *http.Client
 
-	// now decides when a failed discovery is tried again (tests move it).
-	now   func() time.Time
-	group singleflight.Group
+	// now decides when discovery is tried again (tests move it);
+	// refreshEvery is how old a discovery may get before it is done again
+	// (tests shorten it).
+	now          func() time.Time
+	refreshEvery time.Duration
+	group        singleflight.Group
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// ready is the configuration, discovered at readyAt.
 	ready   *oidcEndpoints
+	readyAt time.Time
+	// lastErr is why the first discovery failed.
 	lastErr error
+	// retryAt is when discovery may be tried again after a failure.
 	retryAt time.Time
+	// refreshing is set while ready is discovered again; earlyAt is when
+	// the last discovery brought forward by verifyIDToken started.
+	refreshing bool
+	earlyAt    time.Time
 }
 
 // newOIDCProvider applies the options to spec. It does not touch the
@@ -118,6 +137,7 @@ func newOIDCProvider(spec oidcSpec, clientID, clientSecret string, o options) *o
 		scopes:       spec.scopes,
 		client:       oidcCappedClient(o.httpClient),
 		now:          time.Now,
+		refreshEvery: oidcRefreshInterval,
 	}
 	if o.name != "" {
 		p.name = o.name
@@ -203,7 +223,7 @@ func (p *oidcProvider) Exchange(ctx context.Context, req ExchangeRequest) (*Toke
 	case len(raw) > maxIDTokenBytes:
 		return nil, fmt.Errorf("%w: id_token longer than %d bytes", ErrInvalidGrant, maxIDTokenBytes)
 	}
-	idToken, err := oidcVerify(ctx, e.verifier, raw, "id_token")
+	idToken, err := p.verifyIDToken(ctx, e, raw)
 	if err != nil {
 		return nil, err
 	}

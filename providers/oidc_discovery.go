@@ -2,6 +2,8 @@ package providers
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,16 @@ const oidcDiscoveryWait = 30 * time.Second
 // next call tries again, so a dead issuer costs one request every few
 // seconds, not one per sign-in.
 const oidcRetryDelay = 5 * time.Second
+
+// oidcRefreshInterval is how long a discovery document is used before it
+// is fetched again, so that an issuer's new algorithms, moved endpoints or
+// RFC 9207 support are picked up without a restart.
+const oidcRefreshInterval = 24 * time.Hour
+
+// oidcEarlyRefreshDelay is the least time between two discoveries brought
+// forward by id_tokens that a newer document could explain (see
+// verifyIDToken).
+const oidcEarlyRefreshDelay = time.Minute
 
 // oidcSigningAlgs are the id_token algorithms accepted at all: asymmetric
 // only. A discovery document that advertises "none" or HS256 does not make
@@ -55,7 +67,10 @@ type oidcEndpoints struct {
 	issParam    bool
 	endpoint    oauth2.Endpoint
 	userInfoURL string
-	verifier    *oidc.IDTokenVerifier
+	// algs are the id_token algorithms accepted: those of oidcSigningAlgs
+	// the document lists.
+	algs     []string
+	verifier *oidc.IDTokenVerifier
 	// userInfoVerifier checks the signature of a userinfo answer sent as
 	// a JWT; iss and aud are checked by hand as they are optional there.
 	userInfoVerifier *oidc.IDTokenVerifier
@@ -134,6 +149,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*oidcEndpoints, error) {
 			AuthStyle: oidcAuthStyle(doc.TokenAuthMethods),
 		},
 		userInfoURL: doc.UserInfoURL,
+		algs:        algs,
 		verifier: oidc.NewVerifier(doc.Issuer, keys, &oidc.Config{
 			ClientID:             p.clientID,
 			SupportedSigningAlgs: algs,
@@ -167,14 +183,24 @@ func oidcAuthStyle(methods []string) oauth2.AuthStyle {
 // needed. Concurrent callers share one discovery request; a failure is
 // remembered for oidcRetryDelay. ctx bounds the wait, not the shared
 // request, which the HTTP client's timeout bounds.
+//
+// Once the configuration is older than p.refreshEvery, the next caller
+// discovers again (see refresh) while the others go on with it.
 func (p *oidcProvider) endpoints(ctx context.Context) (*oidcEndpoints, error) {
 	p.mu.Lock()
+	now := p.now()
 	ready, lastErr, retryAt := p.ready, p.lastErr, p.retryAt
-	p.mu.Unlock()
-	if ready != nil {
-		return ready, nil
+	stale := ready != nil && !p.refreshing && now.Sub(p.readyAt) >= p.refreshEvery && !now.Before(retryAt)
+	if stale {
+		p.refreshing = true
 	}
-	if lastErr != nil && p.now().Before(retryAt) {
+	p.mu.Unlock()
+	switch {
+	case stale:
+		return p.refresh(ctx, ready), nil
+	case ready != nil:
+		return ready, nil
+	case lastErr != nil && now.Before(retryAt):
 		return nil, lastErr
 	}
 	shared := context.WithoutCancel(ctx)
@@ -186,7 +212,7 @@ func (p *oidcProvider) endpoints(ctx context.Context) (*oidcEndpoints, error) {
 			p.lastErr, p.retryAt = err, p.now().Add(oidcRetryDelay)
 			return nil, err
 		}
-		p.ready, p.lastErr = e, nil
+		p.ready, p.readyAt, p.lastErr = e, p.now(), nil
 		return e, nil
 	})
 	select {
@@ -198,6 +224,87 @@ func (p *oidcProvider) endpoints(ctx context.Context) (*oidcEndpoints, error) {
 		}
 		return r.Val.(*oidcEndpoints), nil
 	}
+}
+
+// refresh discovers again for the one caller that set p.refreshing, and
+// returns the endpoints it should use: the new ones, or old when discovery
+// failed (old keeps working; the next try is after oidcRetryDelay) or ctx
+// ended first. Meanwhile the other callers use old without waiting. A
+// document that fails any check of discover, a changed issuer included,
+// is a failure. The request is bounded by the HTTP client's timeout, not
+// by ctx.
+func (p *oidcProvider) refresh(ctx context.Context, old *oidcEndpoints) *oidcEndpoints {
+	done := make(chan *oidcEndpoints, 1)
+	go func() {
+		e, err := p.discover(context.WithoutCancel(ctx))
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.refreshing = false
+		if err != nil {
+			p.retryAt = p.now().Add(oidcRetryDelay)
+			done <- old
+			return
+		}
+		p.ready, p.readyAt = e, p.now()
+		done <- e
+	}()
+	select {
+	case <-ctx.Done():
+		return old
+	case e := <-done:
+		return e
+	}
+}
+
+// verifyIDToken verifies an id_token with e. When it fails in a way a
+// newer discovery document could explain, verifyIDToken discovers again
+// before it returns the error, so that the next sign-in uses what the
+// issuer says now rather than waiting for p.refreshEvery: the token's
+// algorithm is one oidcSigningAlgs accepts but e does not list, or no key
+// of e's JWKS, fetched again by go-oidc, verifies it (an unknown kid, as
+// when jwks_uri moved). Such discoveries are at least
+// oidcEarlyRefreshDelay apart, whatever the failures.
+func (p *oidcProvider) verifyIDToken(ctx context.Context, e *oidcEndpoints, raw string) (*oidc.IDToken, error) {
+	var keys oidcKeyOutcome
+	tok, err := oidcVerifyOutcome(ctx, e.verifier, raw, "id_token", &keys)
+	if err != nil && (keys.noKey || e.algUnlisted(raw)) {
+		p.refreshEarly(ctx, e)
+	}
+	return tok, err
+}
+
+// refreshEarly discovers again now, unless e is no longer the current
+// configuration, a refresh is running, or the last early one is less than
+// oidcEarlyRefreshDelay old.
+func (p *oidcProvider) refreshEarly(ctx context.Context, e *oidcEndpoints) {
+	p.mu.Lock()
+	now := p.now()
+	start := p.ready == e && !p.refreshing && now.Sub(p.earlyAt) >= oidcEarlyRefreshDelay
+	if start {
+		p.refreshing, p.earlyAt = true, now
+	}
+	p.mu.Unlock()
+	if start {
+		p.refresh(ctx, e)
+	}
+}
+
+// algUnlisted reports whether the JWT raw names an algorithm that
+// oidcSigningAlgs accepts but e's document does not list. The header is
+// read unverified: the answer only decides whether to discover again.
+func (e *oidcEndpoints) algUnlisted(raw string) bool {
+	header, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return false
+	}
+	return slices.Contains(oidcSigningAlgs, h.Alg) && !slices.Contains(e.algs, h.Alg)
 }
 
 // oidcKeySet is go-oidc's RemoteKeySet, telling a JWKS that could not be
@@ -217,18 +324,30 @@ func newOIDCKeySet(client *http.Client, jwksURL string) *oidcKeySet {
 	return &oidcKeySet{remote: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), client), jwksURL)}
 }
 
-// oidcKeyFetchKey holds, in a Verify context, where to record a JWKS fetch
-// failure.
-type oidcKeyFetchKey struct{}
+// oidcKeyOutcomeKey holds, in a Verify context, the *oidcKeyOutcome to
+// fill.
+type oidcKeyOutcomeKey struct{}
+
+// oidcKeyOutcome is why the key set refused a signature.
+type oidcKeyOutcome struct {
+	// fetchErr is set when the JWKS could not be fetched.
+	fetchErr error
+	// noKey is set when no key of the JWKS verifies the signature,
+	// although RemoteKeySet fetched it again: the kid is unknown, or its
+	// key is not the one that signed.
+	noKey bool
+}
 
 // VerifySignature implements oidc.KeySet.
 func (k *oidcKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
 	payload, err := k.remote.VerifySignature(ctx, jwt)
-	// RemoteKeySet wraps (%w) the error only when fetching keys failed; a
-	// bad signature is a plain errors.New.
-	if err != nil && errors.Unwrap(err) != nil {
-		if rec, ok := ctx.Value(oidcKeyFetchKey{}).(*error); ok {
-			*rec = err
+	if rec, ok := ctx.Value(oidcKeyOutcomeKey{}).(*oidcKeyOutcome); ok && err != nil {
+		// RemoteKeySet wraps (%w) the error only when fetching keys
+		// failed; a signature no key verifies is a plain errors.New.
+		if errors.Unwrap(err) != nil {
+			rec.fetchErr = err
+		} else {
+			rec.noKey = true
 		}
 	}
 	return payload, err
@@ -237,11 +356,16 @@ func (k *oidcKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, e
 // oidcVerify verifies a JWT with v; a JWKS that could not be fetched is
 // ErrProviderUnavailable, anything else ErrInvalidGrant.
 func oidcVerify(ctx context.Context, v *oidc.IDTokenVerifier, raw, what string) (*oidc.IDToken, error) {
-	var fetchErr error
-	tok, err := v.Verify(context.WithValue(ctx, oidcKeyFetchKey{}, &fetchErr), raw)
+	return oidcVerifyOutcome(ctx, v, raw, what, &oidcKeyOutcome{})
+}
+
+// oidcVerifyOutcome is oidcVerify that also reports, in keys, why the key
+// set refused the signature.
+func oidcVerifyOutcome(ctx context.Context, v *oidc.IDTokenVerifier, raw, what string, keys *oidcKeyOutcome) (*oidc.IDToken, error) {
+	tok, err := v.Verify(context.WithValue(ctx, oidcKeyOutcomeKey{}, keys), raw)
 	switch {
-	case fetchErr != nil:
-		return nil, fmt.Errorf("%w: jwks: %v", ErrProviderUnavailable, fetchErr)
+	case keys.fetchErr != nil:
+		return nil, fmt.Errorf("%w: jwks: %v", ErrProviderUnavailable, keys.fetchErr)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidGrant, what, err)
 	}

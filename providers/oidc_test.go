@@ -101,11 +101,17 @@ func oidcTJWKS() map[string]any {
 		panic(err)
 	}
 	return map[string]any{"keys": []map[string]any{
-		{"kty": "RSA", "kid": "rsa1", "use": "sig", "alg": "RS256",
-			"n": b64(k.rsa.N.Bytes()), "e": b64(big.NewInt(int64(k.rsa.E)).Bytes())},
+		oidcTRSAJWK("rsa1", &k.rsa.PublicKey),
 		{"kty": "EC", "kid": "ec1", "use": "sig", "alg": "ES256", "crv": "P-256",
 			"x": b64(point[1:33]), "y": b64(point[33:])},
 	}}
+}
+
+// oidcTRSAJWK is the JWK of an RS256 public key.
+func oidcTRSAJWK(kid string, key *rsa.PublicKey) map[string]any {
+	b64 := base64.RawURLEncoding.EncodeToString
+	return map[string]any{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+		"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}
 }
 
 // oidcTWriteJSON answers status with v as JSON.
@@ -130,6 +136,8 @@ type oidcTOP struct {
 	authMethods []string
 	noUserInfo  bool
 	issParam    bool
+	// editDoc, when set, changes the default discovery document.
+	editDoc func(doc map[string]any)
 	// discovery, jwks, token and userinfo replace the default answers.
 	discovery http.HandlerFunc
 	jwks      http.HandlerFunc
@@ -196,20 +204,7 @@ func (op *oidcTOP) serve(w http.ResponseWriter, r *http.Request) {
 		op.discoveryPaths = append(op.discoveryPaths, r.URL.Path)
 		h = op.discovery
 		if h == nil {
-			doc := map[string]any{
-				"issuer": op.issuer, "authorization_endpoint": op.srv.URL + "/authorize",
-				"token_endpoint": op.srv.URL + "/token", "jwks_uri": op.srv.URL + "/jwks",
-				"id_token_signing_alg_values_supported": op.algs,
-			}
-			if !op.noUserInfo {
-				doc["userinfo_endpoint"] = op.srv.URL + "/userinfo"
-			}
-			if op.issParam {
-				doc["authorization_response_iss_parameter_supported"] = true
-			}
-			if op.authMethods != nil {
-				doc["token_endpoint_auth_methods_supported"] = op.authMethods
-			}
+			doc := op.docLocked()
 			h = func(w http.ResponseWriter, _ *http.Request) { oidcTWriteJSON(w, 200, doc) }
 		}
 	case "jwks":
@@ -241,6 +236,28 @@ func (op *oidcTOP) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	op.mu.Unlock()
 	h(w, r)
+}
+
+// docLocked is the default discovery document.
+func (op *oidcTOP) docLocked() map[string]any {
+	doc := map[string]any{
+		"issuer": op.issuer, "authorization_endpoint": op.srv.URL + "/authorize",
+		"token_endpoint": op.srv.URL + "/token", "jwks_uri": op.srv.URL + "/jwks",
+		"id_token_signing_alg_values_supported": op.algs,
+	}
+	if !op.noUserInfo {
+		doc["userinfo_endpoint"] = op.srv.URL + "/userinfo"
+	}
+	if op.issParam {
+		doc["authorization_response_iss_parameter_supported"] = true
+	}
+	if op.authMethods != nil {
+		doc["token_endpoint_auth_methods_supported"] = op.authMethods
+	}
+	if op.editDoc != nil {
+		op.editDoc(doc)
+	}
+	return doc
 }
 
 // idTokenLocked is the id_token the token endpoint returns.
