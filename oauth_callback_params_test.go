@@ -49,7 +49,7 @@ func TestOAuthCallbackRepeatedParams(t *testing.T) {
 			assert.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"))
 			assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 			assert.Equal(t, 0, e.github.exchangeCount(), "the code must not be sent to the provider")
-			assert.Less(t, oaFindCookie(t, res, "ginauth_oauth").MaxAge, 0, "the state is spent")
+			assert.Less(t, oaFindCookie(t, res, oaStateCookieName(e.baseURL, good.Query().Get("state"))).MaxAge, 0, "the state is spent")
 			// The same browser cannot then finish with the clean URL.
 			oaRequireError(t, b.visit(&good), http.StatusBadRequest, CodeOAuthInvalidState)
 		})

@@ -116,7 +116,7 @@ func TestOAuthE2EOIDC(t *testing.T) {
 		authURL := b.authorize("/auth/oidc/authorize", nil)
 		callback, err := op.Login(b.client, authURL)
 		require.NoError(t, err)
-		saved := b.stateCookie("ginauth_oauth")
+		saved := b.flowCookie(callback)
 		require.NotNil(t, saved)
 		oaTokens(t, b.visit(callback))
 		oaRequireError(t, b.visit(callback), http.StatusBadRequest, CodeOAuthInvalidState)

@@ -168,8 +168,8 @@ func (r *oauthRoutes) handleProviders(c *gin.Context) {
 }
 
 // handleAuthorize: GET /{provider}/authorize (and associate/authorize) →
-// {"authorization_url"} and the state cookie, or a 302 to the provider for
-// a browser asking for HTML.
+// {"authorization_url"} and the flow's own state cookie, or a 302 to the
+// provider for a browser asking for HTML.
 func (r *oauthRoutes) handleAuthorize(associate bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, ok := r.provider(c)
@@ -236,6 +236,8 @@ func extraScopes(raw string) ([]string, error) {
 // callbackParams are the parameters the provider sends back.
 type callbackParams struct {
 	code, state, errorCode, issuer string
+	// states are all the state values sent, to spend each when repeated.
+	states []string
 	// formUser is the `user` field of a form_post callback (Apple).
 	formUser string
 	// repeated names a parameter that came more than once, which RFC 6749
@@ -271,7 +273,7 @@ func (r *oauthRoutes) readCallback(c *gin.Context) (callbackParams, error) {
 			formUser = ""
 		}
 	}
-	params := callbackParams{code: values.Get("code"), state: values.Get("state"),
+	params := callbackParams{code: values.Get("code"), state: values.Get("state"), states: values["state"],
 		errorCode: values.Get("error"), issuer: values.Get("iss"), formUser: formUser}
 	for _, name := range callbackParamNames {
 		if len(values[name]) > 1 {
@@ -301,7 +303,9 @@ func (r *oauthRoutes) handleCallback(associate bool) gin.HandlerFunc {
 			userID = UserID(c)
 		}
 		if params.repeated == "state" {
-			params.state = "" // refused below, and the state cookie cleared
+			r.a.dropStateCookies(c, p.Name(), params.states)
+			r.a.abortWithError(c, ErrOAuthInvalidState, "")
+			return
 		}
 		st, err := r.a.takeStateCookie(c, p.Name(), params.state, userID)
 		if err != nil {
@@ -370,12 +374,7 @@ func (r *oauthRoutes) finishSignIn(c *gin.Context, provider string, profile *pro
 		// The user exists from here on, whether or not it may sign in
 		// now (RequireVerified): the app's welcome mail and, when the
 		// provider did not verify the email, the verify link go out.
-		if r.a.cfg.Hooks.OnAfterRegister != nil {
-			r.a.cfg.Hooks.OnAfterRegister(c.Request.Context(), user, c.Request)
-		}
-		if !user.IsVerified {
-			r.a.mailVerifyLink(c.Request.Context(), user, c.Request)
-		}
+		r.a.afterRegister(c.Request.Context(), user, c.Request)
 	}
 	if !user.IsActive {
 		r.a.abortWithError(c, ErrBadCredentials, "")

@@ -312,7 +312,7 @@ func (b *oaBrowser) visit(u *url.URL) apiResponse {
 	return b.request(http.MethodGet, u.RequestURI(), nil)
 }
 
-// stateCookie returns the state cookie the browser holds, or nil.
+// stateCookie returns the cookie of that name the browser holds, or nil.
 func (b *oaBrowser) stateCookie(name string) *http.Cookie {
 	u, _ := url.Parse(b.srv.URL)
 	for _, c := range b.jar.Cookies(u) {
@@ -321,6 +321,46 @@ func (b *oaBrowser) stateCookie(name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// flowCookie returns the state cookie of the flow whose callback is cb, or nil.
+func (b *oaBrowser) flowCookie(cb *url.URL) *http.Cookie {
+	return b.stateCookie(oaStateCookieName(b.base, cb.Query().Get("state")))
+}
+
+// stateCookies returns every state cookie the browser holds.
+func (b *oaBrowser) stateCookies() []*http.Cookie {
+	u, _ := url.Parse(b.srv.URL)
+	var held []*http.Cookie
+	for _, c := range b.jar.Cookies(u) {
+		if strings.HasPrefix(c.Name, "ginauth_oauth_") || strings.HasPrefix(c.Name, "__Host-ginauth_oauth_") {
+			held = append(held, c)
+		}
+	}
+	return held
+}
+
+// oaStateCookieName is the name API-CONTRACT.md gives the state cookie of
+// a flow, worked out here independently of the code under test:
+// `ginauth_oauth_` and the first 16 base64url characters of SHA-256 of
+// the state, `__Host-` prefixed under an https base URL.
+func oaStateCookieName(baseURL, state string) string {
+	sum := sha256.Sum256([]byte(state))
+	name := "ginauth_oauth_" + base64.RawURLEncoding.EncodeToString(sum[:])[:16]
+	if strings.HasPrefix(baseURL, "https://") {
+		name = "__Host-" + name
+	}
+	return name
+}
+
+// oaAuthState is the state an authorization URL carries.
+func oaAuthState(t testing.TB, authURL string) string {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	require.NoError(t, err)
+	state := u.Query().Get("state")
+	require.NotEmpty(t, state)
+	return state
 }
 
 // setCookie puts a cookie in the browser's jar, as an attacker or a saved
@@ -465,7 +505,9 @@ func TestOAuthAuthorize(t *testing.T) {
 		assert.NotEmpty(t, req.Nonce)
 		assert.Equal(t, "S256", req.ChallengeMethod)
 
-		cookie := oaFindCookie(t, res, "ginauth_oauth")
+		cookie := oaFindCookie(t, res, oaStateCookieName(e.baseURL, req.State))
+		assert.Regexp(t, `^ginauth_oauth_[A-Za-z0-9_-]{16}$`, cookie.Name, "named after the state, never the state itself")
+		assert.NotContains(t, cookie.Name, req.State)
 		assert.True(t, cookie.HttpOnly)
 		assert.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
 		assert.Equal(t, "/", cookie.Path)
@@ -480,13 +522,15 @@ func TestOAuthAuthorize(t *testing.T) {
 		e := newOAEnv(t, func(cfg *Config) { cfg.BaseURL = "https://api.example.com" })
 		res := do(t, e.srv, http.MethodGet, "/auth/github/authorize", nil, "")
 		require.Equal(t, http.StatusOK, res.Status)
-		cookie := oaFindCookie(t, res, "__Host-ginauth_oauth")
+		authURL := res.JSON(t)["authorization_url"].(string)
+		cookie := oaFindCookie(t, res, oaStateCookieName(e.baseURL, oaAuthState(t, authURL)))
+		assert.True(t, strings.HasPrefix(cookie.Name, "__Host-ginauth_oauth_"), cookie.Name)
 		assert.True(t, cookie.Secure)
 		assert.True(t, cookie.HttpOnly)
 		assert.Equal(t, "/", cookie.Path)
 		assert.Empty(t, cookie.Domain, "__Host- cookies carry no Domain")
 		assert.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
-		assert.Equal(t, "https://api.example.com/auth/github/callback", e.github.request(t, res.JSON(t)["authorization_url"].(string)).RedirectURI)
+		assert.Equal(t, "https://api.example.com/auth/github/callback", e.github.request(t, authURL).RedirectURI)
 	})
 
 	t.Run("redirect_uri ignores Host and X-Forwarded-Host", func(t *testing.T) {
@@ -511,7 +555,7 @@ func TestOAuthAuthorize(t *testing.T) {
 		loc := res.Header.Get("Location")
 		assert.True(t, strings.HasPrefix(loc, e.github.authEndpoint()+"?"), loc)
 		e.github.request(t, loc)
-		require.NotNil(t, b.stateCookie("ginauth_oauth"))
+		require.NotNil(t, b.stateCookie(oaStateCookieName(e.baseURL, oaAuthState(t, loc))))
 		// The 302 leads to a working flow.
 		oaTokens(t, b.visit(e.github.approve(t, loc)))
 	})
@@ -547,12 +591,21 @@ func TestOAuthAuthorize(t *testing.T) {
 }
 
 // oaFindCookie returns the Set-Cookie of the response with that name.
+// Asked for `ginauth_oauth` or `__Host-ginauth_oauth`, the bare prefix of
+// the state cookies, it returns the one state cookie the response sets.
 func oaFindCookie(t testing.TB, res apiResponse, name string) *http.Cookie {
 	t.Helper()
+	var prefixed []*http.Cookie
 	for _, c := range (&http.Response{Header: res.Header}).Cookies() {
 		if c.Name == name {
 			return c
 		}
+		if (name == "ginauth_oauth" || name == "__Host-ginauth_oauth") && strings.HasPrefix(c.Name, name+"_") {
+			prefixed = append(prefixed, c)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
 	}
 	require.Failf(t, "no cookie", "no Set-Cookie %q in %v", name, res.Header.Values("Set-Cookie"))
 	return nil
@@ -784,7 +837,7 @@ func TestOAuthPKCEAlwaysS256(t *testing.T) {
 	assert.Equal(t, []string{"S256"}, q["code_challenge_method"])
 	require.Len(t, q["code_challenge"], 1)
 	assert.NotEqual(t, "attacker-chosen", q.Get("code_challenge"))
-	cookie := b.stateCookie("ginauth_oauth")
+	cookie := b.stateCookie(oaStateCookieName(e.baseURL, q.Get("state")))
 	require.NotNil(t, cookie)
 
 	oaTokens(t, b.visit(e.github.approve(t, authURL)))
@@ -806,7 +859,6 @@ func TestOAuthPKCEAlwaysS256(t *testing.T) {
 // provider's Exchange is never called), while the honest flow of each
 // setup would have worked.
 func TestOAuthStateAttacks(t *testing.T) {
-	const cookieName = "ginauth_oauth"
 	cases := []struct {
 		name string
 		// attack runs the flow wrongly and returns the callback's answer.
@@ -836,20 +888,22 @@ func TestOAuthStateAttacks(t *testing.T) {
 			cb.RawQuery = q.Encode()
 			return b.visit(cb)
 		}},
-		{"state of an earlier attempt in the same browser", func(t *testing.T, e *oaEnv) apiResponse {
+		{"cookie of another attempt under this state's name", func(t *testing.T, e *oaEnv) apiResponse {
 			b := e.browser(t)
-			first := b.authorize("/auth/github/authorize", nil)
-			b.authorize("/auth/github/authorize", nil) // its cookie replaces the first one
-			return b.visit(e.github.approve(t, first))
+			cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
+			other := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
+			b.setCookie(b.flowCookie(cb).Name, b.flowCookie(other).Value)
+			return b.visit(cb)
 		}},
 		{"replayed callback URL", func(t *testing.T, e *oaEnv) apiResponse {
 			b := e.browser(t)
 			cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
+			name := b.flowCookie(cb).Name
 			first := b.visit(cb)
 			oaTokens(t, first)
-			cleared := oaFindCookie(t, first, cookieName)
+			cleared := oaFindCookie(t, first, name)
 			assert.Less(t, cleared.MaxAge, 0, "the callback clears the state cookie")
-			require.Nil(t, b.stateCookie(cookieName))
+			require.Nil(t, b.flowCookie(cb))
 			return b.visit(cb)
 		}},
 		{"expired", func(t *testing.T, e *oaEnv) apiResponse {
@@ -890,7 +944,7 @@ func TestOAuthStateAttacks(t *testing.T) {
 		{"tampered cookie", func(t *testing.T, e *oaEnv) apiResponse {
 			b := e.browser(t)
 			cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
-			c := b.stateCookie(cookieName)
+			c := b.flowCookie(cb)
 			require.NotNil(t, c)
 			raw := []byte(c.Value)
 			i := len(raw) / 2
@@ -899,13 +953,13 @@ func TestOAuthStateAttacks(t *testing.T) {
 			} else {
 				raw[i] = 'A'
 			}
-			b.setCookie(cookieName, string(raw))
+			b.setCookie(c.Name, string(raw))
 			return b.visit(cb)
 		}},
 		{"garbage cookie", func(t *testing.T, e *oaEnv) apiResponse {
 			b := e.browser(t)
 			cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
-			b.setCookie(cookieName, "not-a-sealed-value")
+			b.setCookie(b.flowCookie(cb).Name, "not-a-sealed-value")
 			return b.visit(cb)
 		}},
 		{"cookie sealed by another secret", func(t *testing.T, e *oaEnv) apiResponse {
@@ -922,7 +976,7 @@ func TestOAuthStateAttacks(t *testing.T) {
 		{"state cookie forged from the state", func(t *testing.T, e *oaEnv) apiResponse {
 			b := e.browser(t)
 			cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
-			b.setCookie(cookieName, cb.Query().Get("state"))
+			b.setCookie(b.flowCookie(cb).Name, cb.Query().Get("state"))
 			return b.visit(cb)
 		}},
 	}
@@ -964,7 +1018,7 @@ func TestOAuthStateReplayWithSavedCookie(t *testing.T) {
 	e := newOAEnv(t, nil)
 	b := e.browser(t)
 	cb := e.github.approve(t, b.authorize("/auth/github/authorize", nil))
-	saved := b.stateCookie("ginauth_oauth")
+	saved := b.flowCookie(cb)
 	require.NotNil(t, saved)
 	first := oaTokens(t, b.visit(cb))
 
@@ -1135,11 +1189,12 @@ func TestOAuthFormPostCallback(t *testing.T) {
 	begin := func(t *testing.T) (*url.URL, *http.Cookie) {
 		res := do(t, e.srv, http.MethodGet, "/auth/apple/authorize", nil, "")
 		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-		cookie := oaFindCookie(t, res, "ginauth_oauth")
+		authURL := res.JSON(t)["authorization_url"].(string)
+		cookie := oaFindCookie(t, res, oaStateCookieName(e.baseURL, oaAuthState(t, authURL)))
 		assert.Equal(t, http.SameSiteNoneMode, cookie.SameSite)
 		assert.True(t, cookie.Secure)
 		assert.True(t, cookie.HttpOnly)
-		return apple.approve(t, res.JSON(t)["authorization_url"].(string)), cookie
+		return apple.approve(t, authURL), cookie
 	}
 	post := func(t *testing.T, cb *url.URL, contentType string, cookie *http.Cookie) apiResponse {
 		req, err := http.NewRequest(http.MethodPost, e.srv.URL+cb.Path, strings.NewReader(cb.RawQuery))
@@ -1156,6 +1211,10 @@ func TestOAuthFormPostCallback(t *testing.T) {
 		res := post(t, cb, "application/x-www-form-urlencoded", cookie)
 		oaTokens(t, res)
 		assert.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"))
+		cleared := oaFindCookie(t, res, cookie.Name)
+		assert.Less(t, cleared.MaxAge, 0)
+		assert.Equal(t, http.SameSiteNoneMode, cleared.SameSite, "cleared with the attributes it was set with")
+		assert.True(t, cleared.Secure)
 	})
 	t.Run("json body", func(t *testing.T) {
 		cb, cookie := begin(t)
