@@ -1,6 +1,7 @@
 package ginauth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -14,6 +15,10 @@ import (
 	"github.com/google/uuid"
 )
 
+// resetPasswordPurpose is the purpose of reset-password tokens, the one
+// kind bound to the password hash.
+const resetPasswordPurpose = "reset-password"
+
 // accountTokenKind is one kind of mailed token (verify, reset-password):
 // an HS256 JWT signed with a key derived from the secret for that purpose
 // alone, with its own audience and typ, so that no other token of the
@@ -24,10 +29,15 @@ type accountTokenKind struct {
 	typ     string   // JWT typ header
 	keys    [][]byte // [0] signs; all verify (secret rotation)
 	ttl     time.Duration
+	// bindsPassword binds the tokens to the password hash too, so that a
+	// password change, this token's use included, kills them: set for
+	// reset-password tokens.
+	bindsPassword bool
 }
 
 func newAccountTokenKind(secrets [][]byte, purpose string, ttl time.Duration) *accountTokenKind {
-	kind := &accountTokenKind{purpose: purpose, typ: "ginauth-" + purpose + "+jwt", ttl: ttl}
+	kind := &accountTokenKind{purpose: purpose, typ: "ginauth-" + purpose + "+jwt", ttl: ttl,
+		bindsPassword: purpose == resetPasswordPurpose}
 	for _, s := range secrets {
 		kind.keys = append(kind.keys, deriveKey(s, purpose+"-token"))
 	}
@@ -48,6 +58,13 @@ type accountClaims struct {
 	Fingerprint string `json:"pwd,omitempty"` // reset tokens: fingerprint of the password hash
 }
 
+// accountToken is a verified mailed token.
+type accountToken struct {
+	claims accountClaims
+	key    []byte // the key that verified it
+	userID uuid.UUID
+}
+
 // errAccountToken is any refusal of a mailed token; the routes answer with
 // their own *_BAD_TOKEN code.
 var errAccountToken = errors.New("ginauth: bad account token")
@@ -55,12 +72,12 @@ var errAccountToken = errors.New("ginauth: bad account token")
 // passwordFingerprint binds a reset token to the password hash without
 // putting the hash, or anything a guess can be checked against, in the
 // token.
-func (k *accountTokenKind) passwordFingerprint(key []byte, hash string) string {
+func passwordFingerprint(key []byte, hash string) string {
 	return fingerprint(key, "password-hash", hash)
 }
 
 // emailFingerprint binds a token to an email without showing it.
-func (k *accountTokenKind) emailFingerprint(key []byte, email string) string {
+func emailFingerprint(key []byte, email string) string {
 	return fingerprint(key, "email", email)
 }
 
@@ -71,12 +88,12 @@ func fingerprint(key []byte, label, value string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16])
 }
 
-// matches reports whether the token was issued for user as it is now:
-// the same email and, for a reset token, the same password hash.
-func (k *accountTokenKind) matches(claims *accountClaims, key []byte, user *User, withPassword bool) bool {
-	ok := subtle.ConstantTimeCompare([]byte(claims.Email), []byte(k.emailFingerprint(key, user.Email))) == 1
-	if withPassword {
-		ok = subtle.ConstantTimeCompare([]byte(claims.Fingerprint), []byte(k.passwordFingerprint(key, user.HashedPassword))) == 1 && ok
+// matches reports whether tok was issued for user as it is now: the same
+// email and, for a kind that binds the password, the same password hash.
+func (k *accountTokenKind) matches(tok *accountToken, user *User) bool {
+	ok := subtle.ConstantTimeCompare([]byte(tok.claims.Email), []byte(emailFingerprint(tok.key, user.Email))) == 1
+	if k.bindsPassword {
+		ok = subtle.ConstantTimeCompare([]byte(tok.claims.Fingerprint), []byte(passwordFingerprint(tok.key, user.HashedPassword))) == 1 && ok
 	}
 	return ok
 }
@@ -93,21 +110,21 @@ func (a *Auth) issueAccountToken(kind *accountTokenKind, user *User) (string, er
 			ExpiresAt: jwt.NewNumericDate(now.Add(kind.ttl)),
 			ID:        uuid.NewString(),
 		},
-		Email: kind.emailFingerprint(kind.keys[0], user.Email),
+		Email: emailFingerprint(kind.keys[0], user.Email),
 	}
-	if kind == a.resetTokens {
-		claims.Fingerprint = kind.passwordFingerprint(kind.keys[0], user.HashedPassword)
+	if kind.bindsPassword {
+		claims.Fingerprint = passwordFingerprint(kind.keys[0], user.HashedPassword)
 	}
 	token := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	token.Header["typ"] = kind.typ
 	return token.SignedString(kind.keys[0])
 }
 
-// parseAccountToken verifies a token of kind and returns its claims and
-// the key that verified it. Every refusal is errAccountToken.
-func (a *Auth) parseAccountToken(kind *accountTokenKind, raw string) (*accountClaims, []byte, uuid.UUID, error) {
+// parseAccountToken verifies a token of kind. Every refusal is
+// errAccountToken.
+func (a *Auth) parseAccountToken(kind *accountTokenKind, raw string) (*accountToken, error) {
 	if !compactJWS(raw) {
-		return nil, nil, uuid.Nil, errAccountToken
+		return nil, errAccountToken
 	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -120,8 +137,8 @@ func (a *Auth) parseAccountToken(kind *accountTokenKind, raw string) (*accountCl
 		jwt.WithTimeFunc(a.now),
 	)
 	for _, key := range kind.keys {
-		var claims accountClaims
-		_, err := parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+		tok := &accountToken{key: key}
+		_, err := parser.ParseWithClaims(raw, &tok.claims, func(t *jwt.Token) (any, error) {
 			if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, kind.typ) {
 				return nil, fmt.Errorf("typ is not %s", kind.typ)
 			}
@@ -134,15 +151,36 @@ func (a *Auth) parseAccountToken(kind *accountTokenKind, raw string) (*accountCl
 			if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
 				continue // maybe signed with a previous secret
 			}
-			return nil, nil, uuid.Nil, errAccountToken
+			return nil, errAccountToken
 		}
-		id, err := uuid.Parse(claims.Subject)
-		if err != nil || claims.Email == "" {
-			return nil, nil, uuid.Nil, errAccountToken
+		if tok.userID, err = uuid.Parse(tok.claims.Subject); err != nil || tok.claims.Email == "" {
+			return nil, errAccountToken
 		}
-		return &claims, key, id, nil
+		return tok, nil
 	}
-	return nil, nil, uuid.Nil, errAccountToken
+	return nil, errAccountToken
+}
+
+// userOfAccountToken verifies a token of kind and returns its user, who
+// must exist, be active and still have the email (and, for a kind that
+// binds the password, the password hash) the token was issued for. Every
+// refusal is errAccountToken; other errors are the store's.
+func (a *Auth) userOfAccountToken(ctx context.Context, kind *accountTokenKind, raw string) (*User, error) {
+	tok, err := a.parseAccountToken(kind, raw)
+	if err != nil {
+		return nil, err
+	}
+	user, err := a.store.UserByID(ctx, tok.userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errAccountToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !user.IsActive || !kind.matches(tok, user) {
+		return nil, errAccountToken
+	}
+	return user, nil
 }
 
 // checkLinkTemplate refuses a mailed-link template that has no place for

@@ -27,13 +27,9 @@ type UserUpdate struct {
 	IsVerified *bool
 }
 
-// errAnswered means the request was answered already (429 by the rate
-// limiter): the handler must not write anything more.
-var errAnswered = errors.New("ginauth: request answered already")
-
 // beforeDeleteError is an error returned by Hooks.OnBeforeDelete. It wraps
-// the hook's error for errors.Is and errors.As; the routes answer it with
-// 500 INTERNAL_ERROR, whatever it wraps.
+// the hook's error for errors.Is and errors.As; abortWithError answers it
+// with 500 INTERNAL_ERROR, whatever it wraps.
 type beforeDeleteError struct{ err error }
 
 func (e *beforeDeleteError) Error() string {
@@ -52,9 +48,6 @@ type updateMode struct {
 	// keepSession survives a self-service password change: the session of
 	// the request. The admin path ends every session.
 	keepSession uuid.UUID
-	// allowCheck is called before the current password is verified (the
-	// per-account rate limit); false means it answered the request already.
-	allowCheck func() bool
 }
 
 // UpdateUser applies an update as a superuser would (no current password).
@@ -71,14 +64,21 @@ func (a *Auth) UpdateUser(ctx context.Context, id uuid.UUID, u UserUpdate) (*Use
 
 // updateUser is UpdateUser for a request (PATCH /users/{id}).
 func (a *Auth) updateUser(ctx context.Context, id uuid.UUID, u UserUpdate, r *http.Request) (*User, error) {
-	user, err := a.store.UserByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrUserNotFound
-	}
+	user, err := a.userByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return a.applyUpdate(ctx, user, u, updateMode{}, r)
+}
+
+// userByID is the store's user with that id; a missing one is
+// ErrUserNotFound.
+func (a *Auth) userByID(ctx context.Context, id uuid.UUID) (*User, error) {
+	user, err := a.store.UserByID(ctx, id)
+	if err != nil {
+		return nil, notFoundAsUser(err)
+	}
+	return user, nil
 }
 
 // updateMe is the self-service update of PATCH /users/me: user is the
@@ -86,10 +86,11 @@ func (a *Auth) updateUser(ctx context.Context, id uuid.UUID, u UserUpdate, r *ht
 // Password of u are used. Changing either needs currentPassword when the
 // user has a password (missing or wrong: ErrBadCurrentPassword); a user who
 // signs in only through a provider has none to give and may set both
-// without it.
-func (a *Auth) updateMe(ctx context.Context, user *User, sessionID uuid.UUID, u UserUpdate, currentPassword *string, allowCheck func() bool, r *http.Request) (*User, error) {
+// without it. The check spends the login's per-account budget (refused:
+// a *rateLimitedError).
+func (a *Auth) updateMe(ctx context.Context, user *User, sessionID uuid.UUID, u UserUpdate, currentPassword *string, r *http.Request) (*User, error) {
 	u = UserUpdate{Email: u.Email, Password: u.Password}
-	return a.applyUpdate(ctx, user, u, updateMode{self: true, currentPassword: currentPassword, keepSession: sessionID, allowCheck: allowCheck}, r)
+	return a.applyUpdate(ctx, user, u, updateMode{self: true, currentPassword: currentPassword, keepSession: sessionID}, r)
 }
 
 // applyUpdate validates the whole update before writing anything (email,
@@ -118,7 +119,7 @@ func (a *Auth) applyUpdate(ctx context.Context, user *User, u UserUpdate, mode u
 	}
 	credentials := newEmail != "" || u.Password != nil
 	if mode.self && credentials {
-		if err := a.checkCurrentPassword(ctx, user, mode.currentPassword, mode.allowCheck); err != nil {
+		if err := a.checkCurrentPassword(ctx, user, mode.currentPassword); err != nil {
 			return nil, err
 		}
 	}
@@ -160,26 +161,19 @@ func (a *Auth) applyUpdate(ctx context.Context, user *User, u UserUpdate, mode u
 	switch {
 	case errors.Is(err, ErrDuplicate):
 		return nil, ErrEmailTaken
-	case errors.Is(err, ErrNotFound):
-		// The user is gone, or (self-service) the password hash the check
-		// was made against changed meanwhile.
-		_, lookErr := a.store.UserByID(ctx, user.ID)
-		switch {
-		case errors.Is(lookErr, ErrNotFound):
-			return nil, ErrUserNotFound
-		case lookErr != nil:
-			return nil, lookErr
-		case mode.self:
-			return nil, ErrBadCurrentPassword
-		}
+	case errors.Is(err, ErrNotFound) && !mode.self:
 		return nil, ErrUserNotFound
+	case errors.Is(err, ErrNotFound):
+		// The user is gone, or the password hash the check was made
+		// against changed meanwhile.
+		if _, err := a.userByID(ctx, user.ID); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadCurrentPassword
 	case err != nil:
 		return nil, err
 	}
-	updated, err := a.store.UserByID(ctx, user.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrUserNotFound // deleted meanwhile
-	}
+	updated, err := a.userByID(ctx, user.ID) // ErrUserNotFound: deleted meanwhile
 	if err != nil {
 		return nil, err
 	}
@@ -212,18 +206,18 @@ func (a *Auth) applyUpdate(ctx context.Context, user *User, u UserUpdate, mode u
 }
 
 // checkCurrentPassword confirms a self-service change: a user with a
-// password must give it. allowCheck (the per-account rate limit) runs
-// before any verification, so a stolen access token cannot be used to
-// guess the password faster than a login could.
-func (a *Auth) checkCurrentPassword(ctx context.Context, user *User, current *string, allowCheck func() bool) error {
+// password must give it. The login's per-account budget is spent before
+// any verification (spent: a *rateLimitedError), so a stolen access token
+// cannot be used to guess the password faster than a login could.
+func (a *Auth) checkCurrentPassword(ctx context.Context, user *User, current *string) error {
 	if !user.HasPassword() {
 		return nil
 	}
 	if current == nil || *current == "" {
 		return ErrBadCurrentPassword
 	}
-	if allowCheck != nil && !allowCheck() {
-		return errAnswered
+	if err := a.limitRequest(ctx, "login-account", a.cfg.RateLimits.LoginPerAccount, user.Email); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(*current) > MaxPasswordLength || len(*current) > 4*MaxPasswordLength {
 		return ErrBadCurrentPassword // refused before any hashing, as at login
@@ -254,10 +248,7 @@ func (a *Auth) DeleteUser(ctx context.Context, id uuid.UUID) error {
 
 // deleteUser is DeleteUser for a request (DELETE /users/{id}, /users/me).
 func (a *Auth) deleteUser(ctx context.Context, id uuid.UUID, r *http.Request) error {
-	user, err := a.store.UserByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return ErrUserNotFound
-	}
+	user, err := a.userByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -266,22 +257,15 @@ func (a *Auth) deleteUser(ctx context.Context, id uuid.UUID, r *http.Request) er
 			return &beforeDeleteError{err: err}
 		}
 	}
-	// The live sessions are listed first: the rows go with the user, and
-	// this instance's liveness cache must learn they are dead.
-	sessions, err := a.store.SessionsOf(ctx, user.ID, a.now())
-	if err != nil {
+	// The sessions end first, announced to every instance's liveness
+	// cache: once the user is deleted their rows are gone and cannot be
+	// listed.
+	if err := a.RevokeUserSessions(ctx, user.ID, uuid.Nil); err != nil {
 		return err
 	}
-	if err := a.store.DeleteUser(ctx, user.ID); errors.Is(err, ErrNotFound) {
-		return ErrUserNotFound
-	} else if err != nil {
-		return err
+	if err := a.store.DeleteUser(ctx, user.ID); err != nil {
+		return notFoundAsUser(err)
 	}
-	ended := make([]uuid.UUID, len(sessions))
-	for i, sess := range sessions {
-		ended[i] = sess.ID
-	}
-	a.sessionsEnded(ctx, ended, a.now())
 	if a.cfg.Hooks.OnAfterDelete != nil {
 		a.cfg.Hooks.OnAfterDelete(ctx, user, r)
 	}
@@ -289,9 +273,9 @@ func (a *Auth) deleteUser(ctx context.Context, id uuid.UUID, r *http.Request) er
 }
 
 // deleteMe is the self-service deletion of DELETE /users/me: a user with a
-// password confirms it with currentPassword.
-func (a *Auth) deleteMe(ctx context.Context, user *User, currentPassword *string, allowCheck func() bool, r *http.Request) error {
-	if err := a.checkCurrentPassword(ctx, user, currentPassword, allowCheck); err != nil {
+// password confirms it with currentPassword (see checkCurrentPassword).
+func (a *Auth) deleteMe(ctx context.Context, user *User, currentPassword *string, r *http.Request) error {
+	if err := a.checkCurrentPassword(ctx, user, currentPassword); err != nil {
 		return err
 	}
 	return a.deleteUser(ctx, user.ID, r)

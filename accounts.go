@@ -26,14 +26,23 @@ type NewUser struct {
 // malformed email is a *ValidationError. OnAfterRegister runs with a nil
 // request.
 func (a *Auth) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
-	return a.createUser(ctx, nu, nil)
-}
-
-func (a *Auth) createUser(ctx context.Context, nu NewUser, r *http.Request) (*User, error) {
 	email, err := CanonicalEmail(nu.Email)
 	if err != nil {
 		return nil, err
 	}
+	user, err := a.createUser(ctx, email, nu)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.Hooks.OnAfterRegister != nil {
+		a.cfg.Hooks.OnAfterRegister(ctx, user, nil)
+	}
+	return user, nil
+}
+
+// createUser is CreateUser of an email canonicalized already (nu.Email is
+// not read), without the hook.
+func (a *Auth) createUser(ctx context.Context, email string, nu NewUser) (*User, error) {
 	if err := checkPasswordPolicy(ctx, nu.Password, nil, a.cfg.Hooks.ValidatePassword); err != nil {
 		return nil, err
 	}
@@ -58,10 +67,20 @@ func (a *Auth) createUser(ctx context.Context, nu NewUser, r *http.Request) (*Us
 		}
 		return nil, err
 	}
+	return user, nil
+}
+
+// afterRegister follows the creation of a user by a request (the register
+// route, a sign-up through a provider): OnAfterRegister runs, then a
+// verify link is mailed when the email is not verified. A user created
+// from code (CreateUser) is mailed nothing.
+func (a *Auth) afterRegister(ctx context.Context, user *User, r *http.Request) {
 	if a.cfg.Hooks.OnAfterRegister != nil {
 		a.cfg.Hooks.OnAfterRegister(ctx, user, r)
 	}
-	return user, nil
+	if !user.IsVerified {
+		a.mailVerifyLink(ctx, user, r)
+	}
 }
 
 // Authenticate checks an email and password. Every refusal is
@@ -70,11 +89,17 @@ func (a *Auth) createUser(ctx context.Context, nu NewUser, r *http.Request) (*Us
 // refusing. With RequireVerified, a correct password of an unverified user
 // is ErrUserNotVerified. A legacy or weaker hash is upgraded on success.
 func (a *Auth) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	canonical, _ := CanonicalEmail(email) // "" when malformed
+	return a.checkCredentials(ctx, canonical, password)
+}
+
+// checkCredentials is Authenticate of an email canonicalized already; "" is a
+// malformed email, refused at the cost of an unknown one.
+func (a *Auth) checkCredentials(ctx context.Context, canonical, password string) (*User, error) {
 	if password == "" || utf8.RuneCountInString(password) > MaxPasswordLength || len(password) > 4*MaxPasswordLength {
 		return nil, ErrBadCredentials // refused before any hashing
 	}
-	canonical, err := CanonicalEmail(email)
-	if err != nil {
+	if canonical == "" {
 		return nil, a.refuseLogin(ctx, password)
 	}
 	user, err := a.store.UserByEmail(ctx, canonical)
@@ -117,7 +142,7 @@ func (a *Auth) refuseLogin(ctx context.Context, password string) error {
 func (a *Auth) upgradeHash(ctx context.Context, user *User, password string) {
 	hash, err := a.hasher.Hash(ctx, password)
 	if err == nil {
-		err = a.store.UpdatePasswordHash(ctx, user.ID, hash)
+		err = a.store.UpdateUser(ctx, user.ID, UserChanges{HashedPassword: &hash})
 	}
 	if err != nil {
 		a.logger.WarnContext(ctx, "ginauth: password hash upgrade failed", "user_id", user.ID, "error", err)
@@ -129,7 +154,13 @@ func (a *Auth) upgradeHash(ctx context.Context, user *User, password string) {
 // Login authenticates a user and starts a session whose first, fresh token
 // pair it returns. client is recorded with the session.
 func (a *Auth) Login(ctx context.Context, email, password string, client ClientInfo) (*TokenResponse, *User, error) {
-	user, err := a.Authenticate(ctx, email, password)
+	canonical, _ := CanonicalEmail(email) // "" when malformed
+	return a.login(ctx, canonical, password, client)
+}
+
+// login is Login of an email canonicalized already ("" when malformed).
+func (a *Auth) login(ctx context.Context, canonical, password string, client ClientInfo) (*TokenResponse, *User, error) {
+	user, err := a.checkCredentials(ctx, canonical, password)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package ginauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -364,4 +365,27 @@ func BenchmarkLoginFailure(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestCreateUserMailsNothing proves that only a request's sign-up mails a
+// verify link: CreateUser from code runs OnAfterRegister (nil request) and
+// mails nothing, the register route runs it with the request, then mails.
+func TestCreateUserMailsNothing(t *testing.T) {
+	var registered []string
+	env := newUMEnv(t, func(cfg *Config) {
+		cfg.Hooks.OnAfterRegister = func(_ context.Context, user *User, r *http.Request) {
+			registered = append(registered, fmt.Sprintf("%s %v", user.Email, r != nil))
+		}
+	})
+	_, err := env.a.CreateUser(context.Background(), NewUser{Email: "coded@example.com", Password: acctPassword})
+	require.NoError(t, err)
+	assert.Empty(t, env.flushMail(t), "CreateUser mails nothing")
+
+	res := env.call(t, http.MethodPost, "/auth/register", map[string]string{"email": "routed@example.com", "password": acctPassword}, "")
+	require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+	mails := env.flushMail(t)
+	require.Len(t, mails, 1)
+	assert.Equal(t, "routed@example.com", mails[0].To)
+	assert.Equal(t, string(MailVerify), mails[0].Subject)
+	assert.Equal(t, []string{"coded@example.com false", "routed@example.com true"}, registered)
 }

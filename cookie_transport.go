@@ -89,8 +89,11 @@ func (a *Auth) setTokenCookies(c *gin.Context, pair *TokenResponse) {
 }
 
 // clearTokenCookies deletes the three cookies, with the attributes they
-// were set with.
+// were set with. Outside the cookie transport it does nothing.
 func (a *Auth) clearTokenCookies(c *gin.Context) {
+	if !a.cookieMode() {
+		return
+	}
 	http.SetCookie(c.Writer, a.tokenCookie(accessCookieName, "", -1, true))
 	http.SetCookie(c.Writer, a.tokenCookie(refreshCookieName, "", -1, true))
 	http.SetCookie(c.Writer, a.tokenCookie(csrfCookieName, "", -1, false))

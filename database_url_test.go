@@ -291,9 +291,10 @@ func TestOpenStoreSQLiteMemory(t *testing.T) {
 	require.NoError(t, store.CreateUser(ctx, u))
 	sess := stNewSession(u.ID, time.Now().UTC())
 	require.NoError(t, store.CreateSession(ctx, sess))
-	live, err := store.SessionLive(ctx, sess.ID, u.ID, time.Now().UTC())
+	owner, live, err := store.SessionLive(ctx, sess.ID, time.Now().UTC())
 	require.NoError(t, err)
 	assert.True(t, live)
+	assert.Equal(t, u.ID, owner)
 	assert.ErrorIs(t, store.CreateUser(ctx, stNewUser("memory@example.com")), ErrDuplicate)
 
 	other := open()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ginauth/ginauth/providers"
@@ -127,6 +128,27 @@ func invalidField(field, message string) *ValidationError {
 	return &ValidationError{Errors: []FieldError{{Field: field, Message: message}}}
 }
 
+// required names a field of a request body and whether it was sent.
+type required struct {
+	field string
+	sent  bool
+}
+
+// requireFields is a *ValidationError with an "is required" entry for each
+// field not sent, in order, or nil when all were.
+func requireFields(fields ...required) error {
+	verr := &ValidationError{}
+	for _, f := range fields {
+		if !f.sent {
+			verr.Errors = append(verr.Errors, FieldError{Field: f.field, Message: "is required"})
+		}
+	}
+	if len(verr.Errors) == 0 {
+		return nil
+	}
+	return verr
+}
+
 // errorBody is the JSON shape of every error response.
 type errorBody struct {
 	Detail any          `json:"detail"`
@@ -190,6 +212,19 @@ func abortWithCode(c *gin.Context, status int, code ErrorCode) {
 // is the `*_INVALID_PASSWORD` code of the route, used for a *PasswordError.
 // This is the one place where Go errors become HTTP status codes.
 func (a *Auth) abortWithError(c *gin.Context, err error, passwordCode ErrorCode) {
+	var hookErr *beforeDeleteError
+	var limited *rateLimitedError
+	switch {
+	case errors.As(err, &hookErr):
+		// Whatever the hook's error wraps, it does not choose the answer.
+		a.logger.ErrorContext(c.Request.Context(), "ginauth: OnBeforeDelete refused the deletion", "error", hookErr.err, "path", c.FullPath())
+		abortWithCode(c, http.StatusInternalServerError, CodeInternalError)
+		return
+	case errors.As(err, &limited):
+		c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(limited.retryAfter), 10))
+		abortWithCode(c, http.StatusTooManyRequests, CodeTooManyRequests)
+		return
+	}
 	if plain := plainErrorFor(err); plain != nil {
 		abortWithCode(c, plain.status, plain.code)
 		return

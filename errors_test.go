@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -70,13 +71,7 @@ func TestAbortWithError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs bytes.Buffer
-			a := &Auth{logger: slog.New(slog.NewTextHandler(&logs, nil))}
-			w := httptest.NewRecorder()
-			c, _ := gin.CreateTestContext(w)
-			c.Request = httptest.NewRequest(http.MethodPost, "/auth/x", nil)
-
-			a.abortWithError(c, tc.err, tc.passwordCode)
+			w, c, logs := abortRecorded(tc.err, tc.passwordCode)
 
 			assert.True(t, c.IsAborted(), "the handler chain must stop")
 			assert.Equal(t, tc.status, w.Code)
@@ -94,6 +89,18 @@ func TestAbortWithError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// abortRecorded runs abortWithError on a test request and returns the
+// response, the context and what was logged.
+func abortRecorded(err error, passwordCode ErrorCode) (*httptest.ResponseRecorder, *gin.Context, *bytes.Buffer) {
+	logs := &bytes.Buffer{}
+	a := &Auth{logger: slog.New(slog.NewTextHandler(logs, nil))}
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodPost, "/auth/x", nil)
+	a.abortWithError(c, err, passwordCode)
+	return w, c, logs
 }
 
 // TestAbortWithErrorCodes proves that every ErrorCode constant is the
@@ -159,4 +166,54 @@ func TestAbortWithErrorRoutesWhenStoreClosed(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), "store unavailable")
 	assert.Contains(t, logs.String(), "database is closed", "operators must see the cause")
+}
+
+// TestAbortWithErrorTypedRefusals proves the two refusals that carry more
+// than a code: a rate-limit refusal is 429 with Retry-After in whole
+// seconds, rounded up; an OnBeforeDelete refusal is 500 whatever the
+// hook's error wraps (here ErrUserNotFound, 404 on its own), its text
+// logged and kept out of the answer.
+func TestAbortWithErrorTypedRefusals(t *testing.T) {
+	cases := []struct {
+		name       string
+		err        error
+		status     int
+		body       string
+		retryAfter string
+		logged     string
+	}{
+		{"rate limited", &rateLimitedError{retryAfter: 1500 * time.Millisecond},
+			http.StatusTooManyRequests, `{"detail":"TOO_MANY_REQUESTS"}`, "2", ""},
+		{"rate limited, wrapped", fmt.Errorf("check: %w", &rateLimitedError{}),
+			http.StatusTooManyRequests, `{"detail":"TOO_MANY_REQUESTS"}`, "1", ""},
+		{"before delete", &beforeDeleteError{err: fmt.Errorf("secret reason: %w", ErrUserNotFound)},
+			http.StatusInternalServerError, `{"detail":"INTERNAL_ERROR"}`, "", "secret reason"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w, c, logs := abortRecorded(tc.err, "")
+
+			assert.True(t, c.IsAborted())
+			assert.Equal(t, tc.status, w.Code)
+			assert.JSONEq(t, tc.body, w.Body.String())
+			assert.Equal(t, tc.retryAfter, w.Header().Get("Retry-After"))
+			assert.NotContains(t, w.Body.String(), "secret")
+			if tc.logged != "" {
+				assert.Contains(t, logs.String(), tc.logged)
+			} else {
+				assert.Empty(t, logs.String())
+			}
+		})
+	}
+}
+
+// TestRequireFields proves the one "is required" error: an entry per
+// field not sent, in order, and nil (not a typed nil) when all were.
+func TestRequireFields(t *testing.T) {
+	assert.NoError(t, requireFields())
+	assert.NoError(t, requireFields(required{"email", true}, required{"password", true}))
+	err := requireFields(required{"token", false}, required{"email", true}, required{"password", false})
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, []FieldError{{"token", "is required"}, {"password", "is required"}}, verr.Errors)
 }

@@ -10,6 +10,16 @@
 //
 // For explicit configuration, build an *Auth with New and use its methods,
 // or install it as the default with Setup.
+//
+// Where things live: this file holds Config, New and the default
+// instance; middleware.go RequireAuth; tokens.go and token_*.go access
+// tokens; sessions.go refresh tokens and revocation; password_routes.go,
+// verify_reset.go and account_tokens.go the /auth account routes;
+// oauth_*.go the OAuth routes (providers/ the providers); users_*.go and
+// account_updates.go the /users routes; store*.go and models.go the GORM
+// store; mail*.go mail; rate_limit*.go and client_ip.go rate limits;
+// revocation_*.go the cross-instance revocation bus; hooks.go Hooks;
+// errors.go every error code and the one place errors become HTTP.
 package ginauth
 
 import (
@@ -177,14 +187,9 @@ type Auth struct {
 	providerList   []providers.Provider // in configuration order
 	verifyTokens   *accountTokenKind    // mailed verify links
 	resetTokens    *accountTokenKind    // mailed reset links
-	mailer         Mailer
-	mailTemplates  MailTemplates
-	limiter        RateLimiter
-	limits         RateLimits
-	background     sync.WaitGroup // mail being sent
-	mailSlots      chan struct{}  // bounds the mail jobs at once
-	stopListening  func()         // ends the RevocationBus subscription
-	listening      sync.WaitGroup // the subscription's goroutine
+	mailTemplates  mailRenderer         // cfg.MailTemplates over the defaults, checked
+	rateLimitKey   []byte               // keys the rate limiter's buckets
+	background     backgroundWork
 }
 
 // minSecretBytes is the shortest HMAC secret accepted.
@@ -211,6 +216,7 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a.logger = cfg.Logger
+	a.background.start()
 	if cfg.Secret == "" {
 		secret := make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
@@ -244,15 +250,10 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.verifyTokens = newAccountTokenKind(secrets, "verify", cfg.VerifyTokenTTL)
 	a.resetTokens = newAccountTokenKind(secrets, "reset-password", cfg.ResetPasswordTokenTTL)
-	a.mailer, a.mailTemplates = cfg.Mailer, cfg.MailTemplates
-	if a.mailer == nil {
-		a.mailer = NewLogMailer(a.logger)
+	if a.mailTemplates, err = cfg.MailTemplates.compile(); err != nil {
+		return nil, err
 	}
-	a.mailSlots = make(chan struct{}, maxMailJobs)
-	a.limiter, a.limits = cfg.RateLimiter, cfg.RateLimits
-	if a.limiter == nil {
-		a.limiter = NewMemoryRateLimiter()
-	}
+	a.rateLimitKey = deriveKey([]byte(cfg.Secret), "rate-limit")
 	a.parser = a.newAccessTokenParser()
 	a.tokenCache = newTokenCache(cfg.TokenCacheSize)
 	a.liveness = newLivenessCache(cfg.SessionCheckInterval, cfg.AccessTokenTTL+cfg.ClockSkew, 100_000)
@@ -283,7 +284,7 @@ func New(cfg Config) (*Auth, error) {
 		a.store, a.closeStore = store, store.Close
 	}
 	if cfg.RevocationBus != nil {
-		a.listenForRevocations(cfg.RevocationBus)
+		a.listenForRevocations(cfg.RevocationBus, busRetry{})
 	}
 	return a, nil
 }
@@ -329,6 +330,12 @@ func (cfg *Config) applyDefaults() error {
 	setDefault(&cfg.MaxConcurrentHashes, 2*runtime.GOMAXPROCS(0))
 	setDefault(&cfg.Argon2, DefaultArgon2Params)
 	setDefault(&cfg.Logger, slog.Default())
+	if cfg.Mailer == nil {
+		cfg.Mailer = NewLogMailer(cfg.Logger)
+	}
+	if cfg.RateLimiter == nil {
+		cfg.RateLimiter = NewMemoryRateLimiter()
+	}
 	setDefault(&cfg.VerifyURL, cfg.BaseURL+"/verify?token={token}")
 	setDefault(&cfg.ResetPasswordURL, cfg.BaseURL+"/reset-password?token={token}")
 	setDefault(&cfg.VerifyTokenTTL, 24*time.Hour)
@@ -426,14 +433,13 @@ func (a *Auth) Config() Config {
 // because none was configured.
 func (a *Auth) UsesDevelopmentSecret() bool { return a.devSecret }
 
-// Close ends the RevocationBus subscription and waits for the mail being
-// sent, then releases the store when New opened it.
+// Close stops the background work, then releases the store when New
+// opened it. Mail queued before Close gets up to 30 seconds to go out;
+// what is left then is dropped, and so is mail queued after Close. Close
+// ends the RevocationBus subscription and returns once every background
+// goroutine has.
 func (a *Auth) Close() error {
-	if a.stopListening != nil {
-		a.stopListening()
-		a.listening.Wait()
-	}
-	a.background.Wait()
+	a.stopBackground()
 	if a.closeStore == nil {
 		return nil
 	}

@@ -235,6 +235,15 @@ func TestNewFillsDefaults(t *testing.T) {
 		assert.Equal(t, Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}, DefaultArgon2Params)
 	})
 
+	t.Run("default Mailer and RateLimiter", func(t *testing.T) {
+		a, err := newOrClose(t, Config{Secret: testSecret, DatabaseURL: tempDatabaseURL(t)})
+		require.NoError(t, err)
+		cfg := a.Config()
+		assert.NotNil(t, cfg.Mailer, "NewLogMailer")
+		assert.IsType(t, &MemoryRateLimiter{}, cfg.RateLimiter)
+		assert.Same(t, cfg.RateLimiter, a.cfg.RateLimiter)
+	})
+
 	t.Run("issuer follows BaseURL", func(t *testing.T) {
 		a := newTestAuth(t, func(cfg *Config) { cfg.BaseURL = "https://auth.example.com/" })
 		assert.Equal(t, "https://auth.example.com", a.Config().BaseURL, "the trailing slash is dropped")

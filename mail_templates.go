@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	htmltemplate "html/template"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,44 +107,116 @@ func DefaultMailTemplates() MailTemplates {
 	return t
 }
 
-// defaultMailTemplates holds the defaults Render falls back to, parsed once
-// and never handed out.
-var defaultMailTemplates = sync.OnceValue(DefaultMailTemplates)
-
 // Render builds the Mail of kind to data.Email. A kind missing from t
 // (or a nil t) falls back to DefaultMailTemplates.
 func (t MailTemplates) Render(kind MailKind, data MailData) (*Mail, error) {
 	tmpl, ok := t[kind]
 	if !ok {
-		if tmpl, ok = defaultMailTemplates()[kind]; !ok {
+		c, ok := compiledDefaults()[kind]
+		if !ok {
 			return nil, fmt.Errorf("ginauth: no mail template for %q", kind)
 		}
+		return c.render(kind, data)
 	}
+	c, err := compileTemplate(kind, tmpl)
+	if err != nil {
+		return nil, err
+	}
+	return c.render(kind, data)
+}
+
+// compiledTemplate is a MailTemplate checked, its Subject parsed.
+type compiledTemplate struct {
+	subject, text *texttemplate.Template
+	html          *htmltemplate.Template
+}
+
+// compileTemplate checks tmpl, the template of kind, and parses its Subject.
+func compileTemplate(kind MailKind, tmpl MailTemplate) (compiledTemplate, error) {
 	if tmpl.Subject == "" || tmpl.Text == nil {
-		return nil, fmt.Errorf("ginauth: mail template %q needs a Subject and a Text", kind)
+		return compiledTemplate{}, fmt.Errorf("ginauth: mail template %q needs a Subject and a Text", kind)
 	}
 	subject, err := texttemplate.New("subject").Parse(tmpl.Subject)
 	if err != nil {
-		return nil, fmt.Errorf("ginauth: mail template %q: subject: %w", kind, err)
+		return compiledTemplate{}, fmt.Errorf("ginauth: mail template %q: subject: %w", kind, err)
 	}
+	return compiledTemplate{subject: subject, text: tmpl.Text, html: tmpl.HTML}, nil
+}
+
+// render builds the Mail of kind to data.Email.
+func (c compiledTemplate) render(kind MailKind, data MailData) (*Mail, error) {
 	var b bytes.Buffer
-	if err := subject.Execute(&b, data); err != nil {
+	if err := c.subject.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("ginauth: mail template %q: subject: %w", kind, err)
 	}
 	m := &Mail{To: data.Email, Subject: strings.Join(strings.Fields(b.String()), " ")}
 	b.Reset()
-	if err := tmpl.Text.Execute(&b, data); err != nil {
+	if err := c.text.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("ginauth: mail template %q: text: %w", kind, err)
 	}
 	m.Text = b.String()
-	if tmpl.HTML != nil {
+	if c.html != nil {
 		b.Reset()
-		if err := tmpl.HTML.Execute(&b, data); err != nil {
+		if err := c.html.Execute(&b, data); err != nil {
 			return nil, fmt.Errorf("ginauth: mail template %q: html: %w", kind, err)
 		}
 		m.HTML = b.String()
 	}
 	return m, nil
+}
+
+// mailRenderer holds the template of every kind of mail ginauth sends.
+type mailRenderer map[MailKind]compiledTemplate
+
+// compiledDefaults are DefaultMailTemplates compiled, once, never handed
+// out.
+var compiledDefaults = sync.OnceValue(func() mailRenderer {
+	r, err := MailTemplates(nil).compile()
+	if err != nil {
+		panic(err) // the defaults are ginauth's own
+	}
+	return r
+})
+
+// sampleMailData is what compile renders every template with.
+var sampleMailData = MailData{Email: "user@example.com", Link: "https://example.com/verify?token=t",
+	NewEmail: "new@example.com", ValidFor: time.Hour, AppURL: "https://example.com"}
+
+// compile checks t for New: every kind in it must be one ginauth sends,
+// and every template must render a sample MailData, so that a broken
+// template fails New instead of losing mail later, in the background.
+// The kinds t lacks take the defaults. The error names the kind.
+func (t MailTemplates) compile() (mailRenderer, error) {
+	r, defaults := mailRenderer{}, DefaultMailTemplates()
+	for _, kind := range slices.Sorted(maps.Keys(defaults)) {
+		tmpl, ok := t[kind]
+		if !ok {
+			tmpl = defaults[kind]
+		}
+		c, err := compileTemplate(kind, tmpl)
+		if err == nil {
+			_, err = c.render(kind, sampleMailData)
+		}
+		if err != nil {
+			return nil, err
+		}
+		r[kind] = c
+	}
+	for _, kind := range slices.Sorted(maps.Keys(t)) {
+		if _, ok := r[kind]; !ok {
+			return nil, fmt.Errorf("ginauth: mail template %q: not a kind of mail ginauth sends", kind)
+		}
+	}
+	return r, nil
+}
+
+// render builds the Mail of kind to data.Email.
+func (r mailRenderer) render(kind MailKind, data MailData) (*Mail, error) {
+	c, ok := r[kind]
+	if !ok {
+		return nil, fmt.Errorf("ginauth: no mail template for %q", kind)
+	}
+	return c.render(kind, data)
 }
 
 // mailSource is the source of one default template.

@@ -102,24 +102,32 @@ func TestMailTemplatesTextOnlyAndSubjectOnOneLine(t *testing.T) {
 	assert.Empty(t, m.HTML)
 }
 
-func TestMailTemplatesBrokenCustom(t *testing.T) {
+// brokenMailTemplate is a template that must fail, for kind.
+type brokenMailTemplate struct {
+	name string
+	kind MailKind
+	tmpl MailTemplate
+}
+
+// brokenMailTemplates are the ways a custom template can be broken.
+func brokenMailTemplates() []brokenMailTemplate {
 	text := texttemplate.Must(texttemplate.New("t").Parse("{{.Link}}"))
-	for _, tc := range []struct {
-		name string
-		kind MailKind
-		tmpl MailTemplate
-	}{
-		{"subject does not parse", MailVerify, MailTemplate{Subject: "{{.Email", Text: text}},
+	return []brokenMailTemplate{
+		{"subject does not parse", MailResetPassword, MailTemplate{Subject: "{{.Email", Text: text}},
 		{"subject field unknown", MailVerify, MailTemplate{Subject: "{{.Nope}}", Text: text}},
-		{"text field unknown", MailVerify, MailTemplate{Subject: "s", Text: texttemplate.Must(texttemplate.New("t").Parse("{{.Nope}}"))}},
-		{"html field unknown", MailVerify, MailTemplate{Subject: "s", Text: text, HTML: htmltemplate.Must(htmltemplate.New("h").Parse("{{.Nope}}"))}},
+		{"text field unknown", MailEmailChanged, MailTemplate{Subject: "s", Text: texttemplate.Must(texttemplate.New("t").Parse("{{.Nope}}"))}},
+		{"html field unknown", MailPasswordChanged, MailTemplate{Subject: "s", Text: text, HTML: htmltemplate.Must(htmltemplate.New("h").Parse("{{.Nope}}"))}},
 		{"no text", MailVerify, MailTemplate{Subject: "s"}},
 		{"no subject", MailVerify, MailTemplate{Text: text}},
-		{"unknown kind", MailKind("welcome"), MailTemplate{}},
-	} {
+		{"unknown kind", MailKind("welcome"), MailTemplate{Subject: "s", Text: text}},
+	}
+}
+
+func TestMailTemplatesBrokenCustom(t *testing.T) {
+	for _, tc := range brokenMailTemplates() {
 		t.Run(tc.name, func(t *testing.T) {
 			templates := MailTemplates{}
-			if tc.kind == MailVerify {
+			if _, known := defaultMailSources[tc.kind]; known {
 				templates[tc.kind] = tc.tmpl
 			}
 			m, err := templates.Render(tc.kind, MailData{Email: "a@x", Link: testTemplateLink})
@@ -149,4 +157,30 @@ func TestMailDataValidForText(t *testing.T) {
 	} {
 		assert.Equal(t, want, MailData{ValidFor: d}.ValidForText(), d.String())
 	}
+}
+
+// TestNewRefusesBrokenMailTemplates proves that New checks every
+// configured mail template, failing with an error that names the kind,
+// instead of losing the mail later in the background.
+func TestNewRefusesBrokenMailTemplates(t *testing.T) {
+	for _, tc := range brokenMailTemplates() {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Secret: testSecret, DatabaseURL: tempDatabaseURL(t), MailTemplates: MailTemplates{tc.kind: tc.tmpl}}
+			_, err := newOrClose(t, cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `"`+string(tc.kind)+`"`)
+		})
+	}
+	t.Run("valid custom template", func(t *testing.T) {
+		text := texttemplate.Must(texttemplate.New("t").Parse("{{.Link}}"))
+		custom := MailTemplates{MailVerify: {Subject: "Hi {{.Email}}", Text: text}}
+		a, err := newOrClose(t, Config{Secret: testSecret, Store: openTestStore(t, "sqlite"), MailTemplates: custom})
+		require.NoError(t, err)
+		m, err := a.mailTemplates.render(MailVerify, MailData{Email: "a@x", Link: "L"})
+		require.NoError(t, err)
+		assert.Equal(t, "Hi a@x", m.Subject)
+		assert.Equal(t, "L", m.Text)
+		_, err = a.mailTemplates.render(MailResetPassword, MailData{Email: "a@x", Link: "L"})
+		require.NoError(t, err, "the other kinds keep the defaults")
+	})
 }

@@ -213,9 +213,9 @@ type countingStore struct {
 	userByID    atomic.Int64
 }
 
-func (s *countingStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
+func (s *countingStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (uuid.UUID, bool, error) {
 	s.sessionLive.Add(1)
-	return s.Store.SessionLive(ctx, id, userID, now)
+	return s.Store.SessionLive(ctx, id, now)
 }
 
 func (s *countingStore) UserByID(ctx context.Context, id uuid.UUID) (*User, error) {

@@ -37,11 +37,11 @@ func (s *mwStore) UserByID(ctx context.Context, id uuid.UUID) (*User, error) {
 	return s.Store.UserByID(ctx, id)
 }
 
-func (s *mwStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
+func (s *mwStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (uuid.UUID, bool, error) {
 	if s.down.Load() {
-		return false, errMWOutage
+		return uuid.Nil, false, errMWOutage
 	}
-	return s.Store.SessionLive(ctx, id, userID, now)
+	return s.Store.SessionLive(ctx, id, now)
 }
 
 // mwEnv is a server with a route per RequireAuth option.

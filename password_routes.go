@@ -1,6 +1,7 @@
 package ginauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -23,11 +24,11 @@ func (a *Auth) Register(g *gin.RouterGroup) {
 	a.mount(g, operation{method: http.MethodPost, path: "/logout", summary: "End the session of the access token",
 		auth: true, request: "LogoutRequest", optional: true, success: http.StatusNoContent, errorCode: []int{unauthorized}}, a.RequireAuth(), a.handleLogout)
 	a.mount(g, operation{method: http.MethodPost, path: "/forgot-password", summary: "Mail a reset-password link (202 whatever the email)",
-		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleForgotPassword)
+		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleMailRequest(a.forgotPassword))
 	a.mount(g, operation{method: http.MethodPost, path: "/reset-password", summary: "Set a new password with a mailed reset token",
 		request: "ResetPasswordRequest", success: http.StatusOK, errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleResetPassword)
 	a.mount(g, operation{method: http.MethodPost, path: "/request-verify-token", summary: "Mail a verify link (202 whatever the email)",
-		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleRequestVerify)
+		request: "EmailRequest", success: http.StatusAccepted, errorCode: []int{http.StatusTooManyRequests}}, a.handleMailRequest(a.requestVerify))
 	a.mount(g, operation{method: http.MethodPost, path: "/verify", summary: "Verify an email with a mailed verify token",
 		request: "VerifyRequest", success: http.StatusOK, response: "UserRead", errorCode: []int{bad, http.StatusTooManyRequests}}, a.handleVerify)
 	if a.keys.jwks != nil { // HMAC keys are never published: no route, 404
@@ -46,22 +47,12 @@ type credentialsBody struct {
 
 // required checks that both fields are present.
 func (b *credentialsBody) required() error {
-	verr := &ValidationError{}
-	if b.Email == nil {
-		verr.Errors = append(verr.Errors, FieldError{Field: "email", Message: "is required"})
-	}
-	if b.Password == nil {
-		verr.Errors = append(verr.Errors, FieldError{Field: "password", Message: "is required"})
-	}
-	if len(verr.Errors) > 0 {
-		return verr
-	}
-	return nil
+	return requireFields(required{"email", b.Email != nil}, required{"password", b.Password != nil})
 }
 
 // handleRegister: POST /register {email, password} → 201 UserRead.
 func (a *Auth) handleRegister(c *gin.Context) {
-	if !a.allowRequest(c, "register-ip", a.limits.RegisterPerIP, clientIPKey(c)) {
+	if !a.allowRequest(c, "register-ip", a.cfg.RateLimits.RegisterPerIP, clientIPKey(c)) {
 		return
 	}
 	var body credentialsBody
@@ -73,15 +64,20 @@ func (a *Auth) handleRegister(c *gin.Context) {
 		a.abortWithError(c, err, CodeRegisterInvalidPassword)
 		return
 	}
-	if !a.allowRequest(c, "register-address", a.limits.RegisterPerAddress, limitSubject(*body.Email)) {
+	subject, email, err := accountEmail(*body.Email)
+	if !a.allowRequest(c, "register-address", a.cfg.RateLimits.RegisterPerAddress, subject) {
 		return
 	}
-	user, err := a.createUser(c.Request.Context(), NewUser{Email: *body.Email, Password: *body.Password}, c.Request)
 	if err != nil {
 		a.abortWithError(c, err, CodeRegisterInvalidPassword)
 		return
 	}
-	a.mailVerifyLink(c.Request.Context(), user, c.Request)
+	user, err := a.createUser(c.Request.Context(), email, NewUser{Password: *body.Password})
+	if err != nil {
+		a.abortWithError(c, err, CodeRegisterInvalidPassword)
+		return
+	}
+	a.afterRegister(c.Request.Context(), user, c.Request)
 	c.JSON(http.StatusCreated, newUserRead(user, nil))
 }
 
@@ -89,7 +85,7 @@ func (a *Auth) handleRegister(c *gin.Context) {
 // form (username, password) → 200 TokenResponse (cookie transport: 204
 // and the cookies).
 func (a *Auth) handleLogin(c *gin.Context) {
-	if !a.allowRequest(c, "login-ip", a.limits.LoginPerIP, clientIPKey(c)) {
+	if !a.allowRequest(c, "login-ip", a.cfg.RateLimits.LoginPerIP, clientIPKey(c)) {
 		return
 	}
 	email, password, err := a.readCredentials(c)
@@ -97,10 +93,11 @@ func (a *Auth) handleLogin(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	if !a.allowRequest(c, "login-account", a.limits.LoginPerAccount, limitSubject(email)) {
+	subject, canonical, _ := accountEmail(email) // canonical "" when malformed
+	if !a.allowRequest(c, "login-account", a.cfg.RateLimits.LoginPerAccount, subject) {
 		return
 	}
-	tokens, user, err := a.Login(c.Request.Context(), email, password, clientInfo(c))
+	tokens, user, err := a.login(c.Request.Context(), canonical, password, clientInfo(c))
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return
@@ -123,14 +120,8 @@ func (a *Auth) readCredentials(c *gin.Context) (email, password string, err erro
 		if err != nil {
 			return "", "", invalidField("body", "the form is malformed")
 		}
-		verr := &ValidationError{}
-		for _, field := range []string{"username", "password"} {
-			if !form.Has(field) {
-				verr.Errors = append(verr.Errors, FieldError{Field: field, Message: "is required"})
-			}
-		}
-		if len(verr.Errors) > 0 {
-			return "", "", verr
+		if err := requireFields(required{"username", form.Has("username")}, required{"password", form.Has("password")}); err != nil {
+			return "", "", err
 		}
 		return form.Get("username"), form.Get("password"), nil
 	}
@@ -169,10 +160,10 @@ func (a *Auth) handleRefresh(c *gin.Context) {
 		cookie := a.cookieValue(c.Request, refreshCookieName)
 		body.RefreshToken = &cookie
 	}
-	if body.RefreshToken == nil {
-		// Missing is a malformed request (422); present but empty is an
-		// invalid token like any other (401).
-		a.abortWithError(c, invalidField("refresh_token", "is required"), "")
+	// Missing is a malformed request (422); present but empty is an
+	// invalid token like any other (401).
+	if err := requireFields(required{"refresh_token", body.RefreshToken != nil}); err != nil {
+		a.abortWithError(c, err, "")
 		return
 	}
 	tokens, err := a.Refresh(c.Request.Context(), *body.RefreshToken)
@@ -215,9 +206,7 @@ func (a *Auth) handleLogout(c *gin.Context) {
 			}
 		}
 	}
-	if a.cookieMode() {
-		a.clearTokenCookies(c)
-	}
+	a.clearTokenCookies(c)
 	c.Status(http.StatusNoContent)
 }
 
@@ -233,40 +222,29 @@ func (a *Auth) readEmail(c *gin.Context) (string, error) {
 	if err := a.decodeJSON(c, &body, false); err != nil {
 		return "", err
 	}
-	if body.Email == nil {
-		return "", invalidField("email", "is required")
+	if err := requireFields(required{"email", body.Email != nil}); err != nil {
+		return "", err
 	}
 	return CanonicalEmail(*body.Email)
 }
 
-// handleForgotPassword: POST /forgot-password {email} → 202 null, whatever
-// the email. The lookup and the mail happen after the answer.
-func (a *Auth) handleForgotPassword(c *gin.Context) {
-	if !a.allowRequest(c, "mail-ip", a.limits.MailPerIP, clientIPKey(c)) {
-		return
+// handleMailRequest is the handler of a mail-sending route (POST
+// /forgot-password, /request-verify-token): {email} → 202 null, whatever
+// the email. send, which does the lookup and the mail, runs after the
+// answer.
+func (a *Auth) handleMailRequest(send func(ctx context.Context, email string, r *http.Request)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !a.allowRequest(c, "mail-ip", a.cfg.RateLimits.MailPerIP, clientIPKey(c)) {
+			return
+		}
+		email, err := a.readEmail(c)
+		if err != nil {
+			a.abortWithError(c, err, "")
+			return
+		}
+		answerAccepted(c)
+		send(c.Request.Context(), email, c.Request)
 	}
-	email, err := a.readEmail(c)
-	if err != nil {
-		a.abortWithError(c, err, "")
-		return
-	}
-	answerAccepted(c)
-	a.forgotPassword(c.Request.Context(), email, c.Request)
-}
-
-// handleRequestVerify: POST /request-verify-token {email} → 202 null,
-// whatever the email.
-func (a *Auth) handleRequestVerify(c *gin.Context) {
-	if !a.allowRequest(c, "mail-ip", a.limits.MailPerIP, clientIPKey(c)) {
-		return
-	}
-	email, err := a.readEmail(c)
-	if err != nil {
-		a.abortWithError(c, err, "")
-		return
-	}
-	answerAccepted(c)
-	a.requestVerify(c.Request.Context(), email, c.Request)
 }
 
 // answerAccepted sends the mail routes' 202 null and flushes it, before
@@ -280,7 +258,7 @@ func answerAccepted(c *gin.Context) {
 // handleResetPassword: POST /reset-password {token, password} → 200 null;
 // every session of the user ends.
 func (a *Auth) handleResetPassword(c *gin.Context) {
-	if !a.allowRequest(c, "token-ip", a.limits.TokenPerIP, clientIPKey(c)) {
+	if !a.allowRequest(c, "token-ip", a.cfg.RateLimits.TokenPerIP, clientIPKey(c)) {
 		return
 	}
 	var body struct {
@@ -291,15 +269,8 @@ func (a *Auth) handleResetPassword(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	verr := &ValidationError{}
-	if body.Token == nil {
-		verr.Errors = append(verr.Errors, FieldError{Field: "token", Message: "is required"})
-	}
-	if body.Password == nil {
-		verr.Errors = append(verr.Errors, FieldError{Field: "password", Message: "is required"})
-	}
-	if len(verr.Errors) > 0 {
-		a.abortWithError(c, verr, "")
+	if err := requireFields(required{"token", body.Token != nil}, required{"password", body.Password != nil}); err != nil {
+		a.abortWithError(c, err, "")
 		return
 	}
 	if err := a.resetPassword(c.Request.Context(), *body.Token, *body.Password, c.Request); err != nil {
@@ -311,7 +282,7 @@ func (a *Auth) handleResetPassword(c *gin.Context) {
 
 // handleVerify: POST /verify {token} → 200 UserRead.
 func (a *Auth) handleVerify(c *gin.Context) {
-	if !a.allowRequest(c, "token-ip", a.limits.TokenPerIP, clientIPKey(c)) {
+	if !a.allowRequest(c, "token-ip", a.cfg.RateLimits.TokenPerIP, clientIPKey(c)) {
 		return
 	}
 	var body struct {
@@ -321,33 +292,30 @@ func (a *Auth) handleVerify(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	if body.Token == nil {
-		a.abortWithError(c, invalidField("token", "is required"), "")
-		return
-	}
-	ctx := c.Request.Context()
-	user, err := a.verify(ctx, *body.Token, c.Request)
-	if err != nil {
+	if err := requireFields(required{"token", body.Token != nil}); err != nil {
 		a.abortWithError(c, err, "")
 		return
 	}
-	accounts, err := a.store.OAuthAccountsOf(ctx, user.ID)
+	user, err := a.verify(c.Request.Context(), *body.Token, c.Request)
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, newUserRead(user, accounts))
+	a.answerUser(c, http.StatusOK, user)
 }
 
-// limitSubject is the per-account rate-limit key of an email as typed:
-// its canonical form, or for a malformed one its trimmed lower case, so
-// variants of one address share a budget.
-func limitSubject(email string) string {
-	if canonical, err := CanonicalEmail(email); err == nil {
-		return canonical
+// accountEmail canonicalizes an email as typed, once for its two uses:
+// canonical is CanonicalEmail's answer ("" and its error for a malformed
+// email); subject is the per-account rate-limit key, canonical or, for a
+// malformed email, its trimmed lower case, so variants of one address
+// share a budget.
+func accountEmail(email string) (subject, canonical string, err error) {
+	canonical, err = CanonicalEmail(email)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(email)), "", err
 	}
-	return strings.ToLower(strings.TrimSpace(email))
+	return canonical, canonical, nil
 }
 
 // handleJWKS: GET /.well-known/jwks.json → the public signing keys.

@@ -117,11 +117,13 @@ func TestRegisterLimitedPerAddress(t *testing.T) {
 // address a silent cap that keeps answering 202 but sends no more mail.
 func TestMailRoutesLimited(t *testing.T) {
 	box := newOutbox()
-	a := newTestAuth(t, limitsWith(func(l *RateLimits) {
-		l.MailPerIP = Rate{Limit: 5, Period: time.Hour}
-		l.MailPerAddress = Rate{Limit: 2, Period: time.Hour}
-	}))
-	a.mailer = box
+	a := newTestAuth(t, func(c *Config) {
+		limitsWith(func(l *RateLimits) {
+			l.MailPerIP = Rate{Limit: 5, Period: time.Hour}
+			l.MailPerAddress = Rate{Limit: 2, Period: time.Hour}
+		})(c)
+		c.Mailer = box
+	})
 	srv := rateServer(t, a, nil)
 	_, err := a.CreateUser(context.Background(), NewUser{Email: "flooded@example.com", Password: lifecyclePassword})
 	require.NoError(t, err)

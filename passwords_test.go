@@ -167,7 +167,7 @@ func TestPasswordBcryptLongPassword(t *testing.T) {
 		srv := newTestServer(t, a)
 		user, err := a.CreateUser(ctx, NewUser{Email: "long@example.com", Password: "placeholder password"})
 		require.NoError(t, err)
-		require.NoError(t, a.Store().UpdatePasswordHash(ctx, user.ID, hash))
+		require.NoError(t, a.Store().UpdateUser(ctx, user.ID, UserChanges{HashedPassword: &hash}))
 
 		_, err = a.Authenticate(ctx, "long@example.com", long)
 		require.ErrorIs(t, err, ErrBadCredentials)
@@ -192,7 +192,8 @@ func TestPasswordBcryptUpgradedOnLogin(t *testing.T) {
 				email := fmt.Sprintf("bcrypt-%s-%s@example.com", version, strings.ToLower(via))
 				user, err := a.CreateUser(ctx, NewUser{Email: email, Password: "placeholder password"})
 				require.NoError(t, err)
-				require.NoError(t, a.Store().UpdatePasswordHash(ctx, user.ID, pwBcrypt(t, password, version)))
+				hash := pwBcrypt(t, password, version)
+				require.NoError(t, a.Store().UpdateUser(ctx, user.ID, UserChanges{HashedPassword: &hash}))
 
 				if via == "Login" {
 					_, got, err := a.Login(ctx, email, password, ClientInfo{})
@@ -244,7 +245,7 @@ func TestPasswordArgon2OtherParamsUpgraded(t *testing.T) {
 			email := "argon-" + strings.ReplaceAll(name, " ", "-") + "@example.com"
 			user, err := a.CreateUser(ctx, NewUser{Email: email, Password: "placeholder password"})
 			require.NoError(t, err)
-			require.NoError(t, a.Store().UpdatePasswordHash(ctx, user.ID, old))
+			require.NoError(t, a.Store().UpdateUser(ctx, user.ID, UserChanges{HashedPassword: &old}))
 			_, err = a.Authenticate(ctx, email, password)
 			require.NoError(t, err)
 			upgraded := pwStoredHash(t, a, user)
@@ -328,7 +329,7 @@ func TestPasswordMalformedStoredHashLogin(t *testing.T) {
 	require.NoError(t, err)
 	for name, hash := range pwMalformedHashes(t) {
 		t.Run(name, func(t *testing.T) {
-			require.NoError(t, a.Store().UpdatePasswordHash(ctx, user.ID, hash))
+			require.NoError(t, a.Store().UpdateUser(ctx, user.ID, UserChanges{HashedPassword: &hash}))
 			_, err := a.Authenticate(ctx, "corrupt@example.com", "password")
 			require.ErrorIs(t, err, ErrBadCredentials)
 			res := do(t, srv, http.MethodPost, "/auth/login", map[string]string{"email": "corrupt@example.com", "password": "password"}, "")

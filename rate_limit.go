@@ -34,7 +34,9 @@ var Unlimited = Rate{Limit: -1}
 type RateLimits struct {
 	// LoginPerIP limits POST /login per client IP. Default 30 per minute.
 	LoginPerIP Rate
-	// LoginPerAccount limits POST /login per email. Default 10 per 15 minutes.
+	// LoginPerAccount limits POST /login per email, and the check of the
+	// current password by PATCH and DELETE /users/me per user, from the
+	// same budget. Default 10 per 15 minutes.
 	LoginPerAccount Rate
 	// RegisterPerIP limits POST /register per client IP. Default 20 per hour.
 	RegisterPerIP Rate

@@ -21,10 +21,9 @@ const rateLimitTestSecret = "rate-limit-test-secret-0123456789-abcdefghij"
 func rateLimitedAuth(limiter RateLimiter) (*Auth, *syncBuffer) {
 	logs := &syncBuffer{}
 	return &Auth{
-		cfg:     Config{Secret: rateLimitTestSecret},
-		limiter: limiter,
-		limits:  RateLimits{}.withDefaults(),
-		logger:  slog.New(slog.NewTextHandler(logs, nil)),
+		cfg:          Config{Secret: rateLimitTestSecret, RateLimiter: limiter, RateLimits: RateLimits{}.withDefaults()},
+		rateLimitKey: deriveKey([]byte(rateLimitTestSecret), "rate-limit"),
+		logger:       slog.New(slog.NewTextHandler(logs, nil)),
 	}, logs
 }
 
@@ -169,7 +168,7 @@ func TestRateLimitKeysHideTheSubject(t *testing.T) {
 
 	// The key depends on the secret, so a list of addresses hashed offline
 	// does not name the keys found in Redis.
-	other := rateLimitKey([]byte("another-secret-0123456789-abcdefghijklmnop"), "mail-address", "alice@example.com")
+	other := rateLimitKey(deriveKey([]byte("another-secret-0123456789-abcdefghijklmnop"), "rate-limit"), "mail-address", "alice@example.com")
 	assert.NotEqual(t, keys[0], other)
 }
 

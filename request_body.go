@@ -98,6 +98,28 @@ func unmarshalStrict(body []byte, dst any) error {
 // character anywhere, its ends included. Every email that reaches the
 // store passes through it once.
 func CanonicalEmail(raw string) (string, error) {
+	email, err := normalizeEmail(raw)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case email == "":
+		return "", invalidField("email", "is required")
+	case len(email) > maxEmailBytes:
+		return "", invalidField("email", "is longer than 254 bytes")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return "", invalidField("email", "is not a valid email address")
+	}
+	return email, nil
+}
+
+// normalizeEmail is CanonicalEmail's first step, for an email or a part
+// of one: it refuses invalid UTF-8 and control or invisible characters
+// (before and after normalization), trims the spaces and tabs around raw,
+// and returns its NFKC form in lower case. Errors are *ValidationError.
+func normalizeEmail(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		// strings.ToLower would silently turn invalid bytes into U+FFFD.
 		return "", invalidField("email", "is not valid UTF-8")
@@ -107,17 +129,8 @@ func CanonicalEmail(raw string) (string, error) {
 		return "", invalidField("email", "contains a control or invisible character")
 	}
 	email := strings.ToLower(norm.NFKC.String(trimmed))
-	switch {
-	case email == "":
-		return "", invalidField("email", "is required")
-	case len(email) > maxEmailBytes:
-		return "", invalidField("email", "is longer than 254 bytes")
-	case strings.IndexFunc(email, isControlOrInvisible) >= 0:
+	if strings.IndexFunc(email, isControlOrInvisible) >= 0 {
 		return "", invalidField("email", "contains a control or invisible character")
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
-		return "", invalidField("email", "is not a valid email address")
 	}
 	return email, nil
 }

@@ -131,6 +131,30 @@ func FuzzCanonicalEmail(f *testing.F) {
 	})
 }
 
+// TestNormalizeEmail proves CanonicalEmail's first step on its own, as
+// the user list's filter uses it for a part of an address: trimmed, NFKC,
+// lower-cased, no shape check; invalid UTF-8 and control or invisible
+// characters refused.
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"  OTHER.org\t":  "other.org",
+		"ＯＴＨＥＲ．ｏｒｇ":      "other.org",
+		"ａlice@":         "alice@",
+		"not an address": "not an address",
+		"":               "",
+	} {
+		got, err := normalizeEmail(in)
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, want, got, "%q", in)
+	}
+	for _, in := range []string{"a\x00b", "a\u200bb", "\xff", "a\nb"} {
+		_, err := normalizeEmail(in)
+		var verr *ValidationError
+		require.ErrorAs(t, err, &verr, "%q", in)
+		assert.Equal(t, "email", verr.Errors[0].Field)
+	}
+}
+
 // decodeTarget is the shape decodeJSON fills in these tests.
 type decodeTarget struct {
 	Email    *string `json:"email"`

@@ -30,9 +30,7 @@ const publishTimeout = time.Second
 // it to the others. A failed announcement is logged: the other instances
 // then learn it from the store within SessionCheckInterval.
 func (a *Auth) sessionsEnded(ctx context.Context, ids []uuid.UUID, now time.Time) {
-	for _, id := range ids {
-		a.liveness.markDead(id, now)
-	}
+	a.liveness.markDeadAll(ids, now)
 	if a.cfg.RevocationBus == nil || len(ids) == 0 {
 		return
 	}
@@ -43,32 +41,45 @@ func (a *Auth) sessionsEnded(ctx context.Context, ids []uuid.UUID, now time.Time
 	}
 }
 
+// busRetry is how listenForRevocations spaces its attempts to subscribe
+// again: the wait doubles from first up to max while subscriptions keep
+// failing, and starts again from first after one that lasted healthy.
+// Zero fields mean 100 ms, 30 s and one minute.
+type busRetry struct{ first, max, healthy time.Duration }
+
+// next is the wait before the next attempt, after a subscription that
+// lasted this long and the previous wait (0 before the first).
+func (r busRetry) next(previous, lasted time.Duration) time.Duration {
+	setDefault(&r.first, 100*time.Millisecond)
+	setDefault(&r.max, 30*time.Second)
+	setDefault(&r.healthy, time.Minute)
+	if previous == 0 || lasted >= r.healthy {
+		return r.first
+	}
+	return min(2*previous, r.max)
+}
+
 // listenForRevocations keeps a subscription to the bus until Close, marking
 // every announced session dead in the liveness cache.
-func (a *Auth) listenForRevocations(bus RevocationBus) {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.stopListening = cancel
-	a.listening.Add(1)
-	go func() {
-		defer a.listening.Done()
-		backoff := 100 * time.Millisecond
+func (a *Auth) listenForRevocations(bus RevocationBus, retry busRetry) {
+	a.goBackground("revocation bus subscription", func(ctx context.Context) {
+		ended := func(ids []uuid.UUID) { a.liveness.markDeadAll(ids, a.now()) }
+		var wait time.Duration
 		for ctx.Err() == nil {
-			err := bus.Subscribe(ctx, func(ids []uuid.UUID) {
-				now := a.now()
-				for _, id := range ids {
-					a.liveness.markDead(id, now)
-				}
-			})
+			started := time.Now()
+			err := bus.Subscribe(ctx, ended)
 			if ctx.Err() != nil {
 				return
 			}
-			a.logger.Warn("ginauth: revocation bus subscription failed; retrying", "error", err, "retry_in", backoff)
+			wait = retry.next(wait, time.Since(started))
+			a.logger.Warn("ginauth: revocation bus subscription failed; retrying", "error", err, "retry_in", wait)
+			timer := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
+				timer.Stop()
 				return
-			case <-time.After(backoff):
+			case <-timer.C:
 			}
-			backoff = min(2*backoff, 30*time.Second)
 		}
-	}()
+	})
 }

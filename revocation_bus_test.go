@@ -2,8 +2,12 @@ package ginauth
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,4 +122,73 @@ func TestParseSessionIDs(t *testing.T) {
 		many = append(many, id1.String()+","...)
 	}
 	assert.Len(t, parseSessionIDs(string(many)), maxIDsPerMessage)
+}
+
+// TestBusRetryNext proves the retry schedule: the wait doubles up to max
+// while subscriptions fail at once, and starts again from first after one
+// that lasted healthy.
+func TestBusRetryNext(t *testing.T) {
+	r := busRetry{first: time.Second, max: 4 * time.Second, healthy: time.Minute}
+	for _, tc := range []struct {
+		name             string
+		previous, lasted time.Duration
+		want             time.Duration
+	}{
+		{"first failure", 0, 0, time.Second},
+		{"doubles", time.Second, time.Millisecond, 2 * time.Second},
+		{"capped", 4 * time.Second, 0, 4 * time.Second},
+		{"resets after a healthy subscription", 4 * time.Second, time.Minute, time.Second},
+		{"short of healthy", 2 * time.Second, time.Minute - time.Second, 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, r.next(tc.previous, tc.lasted)) })
+	}
+	assert.Equal(t, 100*time.Millisecond, busRetry{}.next(0, 0), "zero fields take the defaults")
+	assert.Equal(t, 30*time.Second, busRetry{}.next(20*time.Second, 0))
+}
+
+// scriptedBus is a RevocationBus whose subscriptions follow a script: each
+// attempt announces ended, lasts lasts[i] and fails; after the script it
+// holds until its context ends.
+type scriptedBus struct {
+	ended    []uuid.UUID
+	lasts    []time.Duration
+	attempts atomic.Int32
+}
+
+func (b *scriptedBus) Publish(context.Context, []uuid.UUID) error { return nil }
+
+func (b *scriptedBus) Subscribe(ctx context.Context, ended func([]uuid.UUID)) error {
+	n := int(b.attempts.Add(1)) - 1
+	if n >= len(b.lasts) {
+		<-ctx.Done()
+		return nil
+	}
+	ended(b.ended)
+	time.Sleep(b.lasts[n])
+	return errors.New("connection lost")
+}
+
+// TestRevocationListenerRetries proves the subscription loop with a fake
+// bus: announced sessions are marked dead, a failed subscription is retried
+// with a growing wait that starts again after one that worked for a while,
+// and Close ends the loop.
+func TestRevocationListenerRetries(t *testing.T) {
+	logs := &syncBuffer{}
+	a := newTestAuth(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	id := uuid.New()
+	healthy := 100 * time.Millisecond
+	bus := &scriptedBus{ended: []uuid.UUID{id}, lasts: []time.Duration{0, 0, healthy, 0}}
+	a.listenForRevocations(bus, busRetry{first: time.Millisecond, max: time.Second, healthy: healthy})
+	require.Eventually(t, func() bool { return bus.attempts.Load() == 5 }, 10*time.Second, time.Millisecond)
+	live, ok := a.liveness.get(id, uuid.New(), a.now())
+	assert.True(t, ok && !live, "the announced session is dead here")
+	var waits []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if _, wait, found := strings.Cut(line, "retry_in="); found {
+			waits = append(waits, wait)
+		}
+	}
+	assert.Equal(t, []string{"1ms", "2ms", "1ms", "2ms"}, waits, "the third subscription worked for a while: the wait starts again")
+	require.NoError(t, a.Close())
+	assert.EqualValues(t, 5, bus.attempts.Load(), "Close ended the subscription")
 }

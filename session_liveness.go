@@ -12,12 +12,11 @@ import (
 // bound on how late another instance's revocation is seen); a "dead" entry
 // is final and kept until every access token of the session has expired.
 //
-// A session is live only for the user it belongs to: a live entry records
-// its owner and reads not-live for anyone else, so a token signed with a
-// leaked secret, claiming another user's id with the signer's own session,
-// is refused. The store's "not live for this user" cannot tell a dead
-// session from one that belongs to someone else, so it is kept as dead for
-// that user only, and never displaces a live entry of the owner.
+// A session is live only for the user it belongs to: an entry records the
+// owner the store reported and reads not-live for anyone else, so a token
+// signed with a leaked secret, claiming another user's id with the signer's
+// own session, is refused, and its lookup caches the session's true state,
+// so it cannot end the owner's session either.
 type livenessCache struct {
 	mu      sync.RWMutex
 	entries map[uuid.UUID]liveness
@@ -27,30 +26,9 @@ type livenessCache struct {
 }
 
 type liveness struct {
-	// user is the session's owner for a live entry, and the user the store
-	// said the session is not live for in a dead entry that has not ended.
-	user    uuid.UUID
-	live    bool
-	ended   bool // dead for every user
+	owner   uuid.UUID // the session's user, in a live entry
+	live    bool      // a dead entry is dead for every user
 	expires time.Time
-}
-
-// final reports whether entry, valid at now, keeps a set of next from
-// taking its place.
-func (entry liveness) final(next liveness, now time.Time) bool {
-	switch {
-	case !now.Before(entry.expires):
-		return false
-	case entry.ended:
-		return true // dead is final
-	case entry.live:
-		// A "not live for next.user" about another user says nothing of
-		// the owner's session.
-		return !next.live && !next.ended && next.user != entry.user
-	default:
-		// Dead for this user is final for this user.
-		return !next.ended && next.user == entry.user
-	}
 }
 
 func newLivenessCache(ttl, deadTTL time.Duration, max int) *livenessCache {
@@ -66,39 +44,39 @@ func (lc *livenessCache) get(id, userID uuid.UUID, now time.Time) (live, ok bool
 	if !found || !now.Before(entry.expires) {
 		return false, false
 	}
-	switch {
-	case entry.live:
-		return entry.user == userID, true
-	case entry.ended || entry.user == userID:
-		return false, true
-	default:
-		return false, false // dead for another user: ask the store
-	}
+	return entry.live && entry.owner == userID, true
 }
 
-// markLive records a session of userID as live as of now.
-func (lc *livenessCache) markLive(id, userID uuid.UUID, now time.Time) {
+// markLive records a session of owner as live as of now.
+func (lc *livenessCache) markLive(id, owner uuid.UUID, now time.Time) {
 	if lc.ttl <= 0 {
 		return
 	}
-	lc.set(id, liveness{user: userID, live: true, expires: now.Add(lc.ttl)}, now)
-}
-
-// markDeadFor records the store's answer that a session is not live for
-// userID as of now: it has ended, or it is not userID's.
-func (lc *livenessCache) markDeadFor(id, userID uuid.UUID, now time.Time) {
-	lc.set(id, liveness{user: userID, expires: now.Add(lc.deadTTL)}, now)
-}
-
-// markDead records a session as ended; it never becomes live again.
-func (lc *livenessCache) markDead(id uuid.UUID, now time.Time) {
-	lc.set(id, liveness{ended: true, expires: now.Add(lc.deadTTL)}, now)
-}
-
-func (lc *livenessCache) set(id uuid.UUID, entry liveness, now time.Time) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
-	if old, found := lc.entries[id]; found && old.final(entry, now) {
+	lc.setLocked(id, liveness{owner: owner, live: true, expires: now.Add(lc.ttl)}, now)
+}
+
+// markDead records a session as ended, for every user; it never becomes
+// live again.
+func (lc *livenessCache) markDead(id uuid.UUID, now time.Time) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.setLocked(id, liveness{expires: now.Add(lc.deadTTL)}, now)
+}
+
+// markDeadAll is markDead for several sessions, under one lock.
+func (lc *livenessCache) markDeadAll(ids []uuid.UUID, now time.Time) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	for _, id := range ids {
+		lc.setLocked(id, liveness{expires: now.Add(lc.deadTTL)}, now)
+	}
+}
+
+// setLocked stores entry unless a valid dead entry is there: dead is final.
+func (lc *livenessCache) setLocked(id uuid.UUID, entry liveness, now time.Time) {
+	if old, found := lc.entries[id]; found && !old.live && now.Before(old.expires) {
 		return
 	}
 	if len(lc.entries) >= lc.max {

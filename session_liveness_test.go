@@ -20,9 +20,9 @@ type livenessCountingStore struct {
 	sessionLiveCalls atomic.Int64
 }
 
-func (s *livenessCountingStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
+func (s *livenessCountingStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (uuid.UUID, bool, error) {
 	s.sessionLiveCalls.Add(1)
-	return s.Store.SessionLive(ctx, id, userID, now)
+	return s.Store.SessionLive(ctx, id, now)
 }
 
 // livenessT0 is an arbitrary instant the cache unit tests start from.
@@ -90,11 +90,9 @@ func TestLivenessCacheDeadIsFinal(t *testing.T) {
 	})
 }
 
-// TestLivenessCacheBoundToOwner proves that a live entry is live only for
-// the session's owner, and that the store's "not live for this user" (which
-// may mean only "not theirs") is kept for that user alone: it neither
-// displaces the owner's live entry nor blocks the owner's live answer,
-// while for the owner it is final, as markDead is for everyone.
+// TestLivenessCacheBoundToOwner proves that an entry is live only for the
+// session's owner: a stranger's lookup of a live session reads not-live
+// without displacing it, and a dead entry is dead for everyone and final.
 func TestLivenessCacheBoundToOwner(t *testing.T) {
 	stranger := uuid.New()
 	lookup := func(lc *livenessCache, id, user uuid.UUID) (live, ok bool) { return lc.get(id, user, livenessT0) }
@@ -102,34 +100,19 @@ func TestLivenessCacheBoundToOwner(t *testing.T) {
 	t.Run("a live entry is not live for another user", func(t *testing.T) {
 		lc := newLivenessCache(time.Minute, time.Hour, 100)
 		id := uuid.New()
-		lc.markLive(id, livenessOwner, livenessT0)
+		lc.markLive(id, livenessOwner, livenessT0) // what a forged check caches, too
 		live, ok := lookup(lc, id, stranger)
 		assert.True(t, ok, "answered from the cache")
 		assert.False(t, live)
-		lc.markDeadFor(id, stranger, livenessT0) // a late answer to a forged check
 		live, ok = lookup(lc, id, livenessOwner)
 		assert.True(t, ok)
 		assert.True(t, live, "the owner's session stays live")
 	})
-	t.Run("not live for a stranger does not block the owner", func(t *testing.T) {
-		lc := newLivenessCache(time.Minute, time.Hour, 100)
-		id := uuid.New()
-		lc.markDeadFor(id, stranger, livenessT0)
-		live, ok := lookup(lc, id, stranger)
-		assert.True(t, ok)
-		assert.False(t, live)
-		_, ok = lookup(lc, id, livenessOwner)
-		assert.False(t, ok, "the owner asks the store")
-		lc.markLive(id, livenessOwner, livenessT0)
-		live, ok = lookup(lc, id, livenessOwner)
-		assert.True(t, ok)
-		assert.True(t, live)
-	})
-	t.Run("not live for the owner is final for the owner", func(t *testing.T) {
+	t.Run("dead is final for the owner", func(t *testing.T) {
 		lc := newLivenessCache(time.Minute, time.Hour, 100)
 		id := uuid.New()
 		lc.markLive(id, livenessOwner, livenessT0)
-		lc.markDeadFor(id, livenessOwner, livenessT0)
+		lc.markDead(id, livenessT0)
 		lc.markLive(id, livenessOwner, livenessT0) // a late answer
 		live, ok := lookup(lc, id, livenessOwner)
 		assert.True(t, ok)
@@ -137,14 +120,15 @@ func TestLivenessCacheBoundToOwner(t *testing.T) {
 	})
 	t.Run("dead is dead for everyone", func(t *testing.T) {
 		lc := newLivenessCache(time.Minute, time.Hour, 100)
-		id := uuid.New()
-		lc.markDeadFor(id, stranger, livenessT0)
-		lc.markDead(id, livenessT0)
-		for _, user := range []uuid.UUID{livenessOwner, stranger, uuid.Nil} {
-			lc.markLive(id, user, livenessT0)
-			live, ok := lookup(lc, id, user)
-			assert.True(t, ok)
-			assert.False(t, live)
+		ids := []uuid.UUID{uuid.New(), uuid.New()}
+		lc.markDeadAll(ids, livenessT0)
+		for _, id := range ids {
+			for _, user := range []uuid.UUID{livenessOwner, stranger, uuid.Nil} {
+				lc.markLive(id, user, livenessT0)
+				live, ok := lookup(lc, id, user)
+				assert.True(t, ok)
+				assert.False(t, live)
+			}
 		}
 	})
 }

@@ -244,37 +244,34 @@ func (a *Auth) sessionLive(ctx context.Context, sessionID, userID uuid.UUID) (bo
 }
 
 // sessionLiveAt is sessionLive for a request that has read the clock
-// already. Concurrent misses for one session and user share a single store
-// query; a token claiming another user never shares the owner's.
+// already. Concurrent misses for one session share a single store query,
+// whoever the tokens claim: the store answers for the session, and the
+// owner it reports is compared with userID after.
 func (a *Auth) sessionLiveAt(ctx context.Context, sessionID, userID uuid.UUID, now time.Time) (bool, error) {
 	if live, ok := a.liveness.get(sessionID, userID, now); ok {
 		return live, nil
 	}
-	var key [32]byte // the session id, then the user id
-	copy(key[:16], sessionID[:])
-	copy(key[16:], userID[:])
-	v, err, _ := a.livenessChecks.Do(string(key[:]), func() (any, error) {
+	v, err, _ := a.livenessChecks.Do(string(sessionID[:]), func() (any, error) {
 		// The query answers every request waiting on it, so it must not die
 		// with the first one's context.
 		queryCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livenessQueryTimeout)
 		defer cancel()
-		live, err := a.store.SessionLive(queryCtx, sessionID, userID, now)
+		owner, live, err := a.store.SessionLive(queryCtx, sessionID, now)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if live {
-			a.liveness.markLive(sessionID, userID, now)
-		} else {
-			// Not live for userID: perhaps only not theirs, so the
-			// session stays live for its owner.
-			a.liveness.markDeadFor(sessionID, userID, now)
+		if !live {
+			a.liveness.markDead(sessionID, now)
+			return uuid.Nil, nil
 		}
-		return live, nil
+		a.liveness.markLive(sessionID, owner, now)
+		return owner, nil
 	})
 	if err != nil {
 		return false, err
 	}
-	return v.(bool), nil
+	owner := v.(uuid.UUID) // uuid.Nil: not live
+	return owner != uuid.Nil && owner == userID, nil
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary.

@@ -27,8 +27,6 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// OAuthAccountsOf lists the provider accounts linked to a user.
 	OAuthAccountsOf(ctx context.Context, userID uuid.UUID) ([]OAuthAccount, error)
-	// UpdatePasswordHash replaces a user's password hash.
-	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string) error
 	// UpdateUser sets the given fields of a user (see UserChanges). A
 	// missing user or a failed precondition is ErrNotFound; a taken email
 	// is ErrDuplicate.
@@ -58,11 +56,11 @@ type Store interface {
 	// SessionsOf lists the sessions of a user that are neither revoked nor
 	// expired at now, newest first.
 	SessionsOf(ctx context.Context, userID uuid.UUID, now time.Time) ([]Session, error)
-	// SessionLive reports whether a session can be used by userID at now: it
-	// exists, belongs to userID, is not revoked or expired, and its user
-	// exists and is active. A session of another user is false, as if it
-	// did not exist.
-	SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error)
+	// SessionLive reports the user a session belongs to (owner) and whether
+	// the session is live at now: it exists, is not revoked or expired, and
+	// its user exists and is active. A missing session is uuid.Nil, false.
+	// The caller must compare owner with the user a token claims.
+	SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (owner uuid.UUID, live bool, err error)
 
 	// OAuthAccount loads the link of a provider account, by the provider's
 	// name and its immutable account id.
@@ -208,12 +206,6 @@ func (s *GormStore) OAuthAccountsOf(ctx context.Context, userID uuid.UUID) ([]OA
 	return accounts, storeError(err)
 }
 
-// UpdatePasswordHash implements Store.
-func (s *GormStore) UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string) error {
-	return mustAffect(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"hashed_password": hash, "updated_at": time.Now().UTC()}))
-}
-
 // DeleteUser implements Store.
 func (s *GormStore) DeleteUser(ctx context.Context, id uuid.UUID) error {
 	return mustAffect(s.db.WithContext(ctx).Where("id = ?", id).Delete(&User{}))
@@ -294,23 +286,24 @@ func (s *GormStore) SessionsOf(ctx context.Context, userID uuid.UUID, now time.T
 }
 
 // SessionLive implements Store.
-func (s *GormStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
+func (s *GormStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (uuid.UUID, bool, error) {
 	var row struct {
+		UserID        uuid.UUID
 		RevokedAt     *time.Time
 		IdleExpiresAt time.Time
 		ExpiresAt     time.Time
 		IsActive      bool
 	}
 	err := s.db.WithContext(ctx).Table("sessions").
-		Select("sessions.revoked_at, sessions.idle_expires_at, sessions.expires_at, users.is_active").
+		Select("sessions.user_id, sessions.revoked_at, sessions.idle_expires_at, sessions.expires_at, users.is_active").
 		Joins("JOIN users ON users.id = sessions.user_id").
-		Where("sessions.id = ? AND sessions.user_id = ?", id, userID).Take(&row).Error
+		Where("sessions.id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return false, nil
+		return uuid.Nil, false, nil
 	}
 	if err != nil {
-		return false, storeError(err)
+		return uuid.Nil, false, storeError(err)
 	}
 	sess := Session{RevokedAt: row.RevokedAt, IdleExpiresAt: row.IdleExpiresAt, ExpiresAt: row.ExpiresAt}
-	return row.IsActive && sess.liveAt(now), nil
+	return row.UserID, row.IsActive && sess.liveAt(now), nil
 }

@@ -185,10 +185,11 @@ func TestStoreUsers(t *testing.T) {
 			assert.ErrorIs(t, err, ErrNotFound)
 			assert.Nil(t, u)
 		}},
-		{"UpdatePasswordHash replaces the hash of that user only", func(t *testing.T, ctx context.Context, s *GormStore) {
+		{"UpdateUser of HashedPassword replaces the hash of that user only", func(t *testing.T, ctx context.Context, s *GormStore) {
 			u := stCreateUser(t, s, "pw@example.com")
 			other := stCreateUser(t, s, "other@example.com")
-			require.NoError(t, s.UpdatePasswordHash(ctx, u.ID, "$argon2id$new"))
+			hash := "$argon2id$new"
+			require.NoError(t, s.UpdateUser(ctx, u.ID, UserChanges{HashedPassword: &hash}))
 			got, err := s.UserByID(ctx, u.ID)
 			require.NoError(t, err)
 			assert.Equal(t, "$argon2id$new", got.HashedPassword)
@@ -197,8 +198,9 @@ func TestStoreUsers(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, other.HashedPassword, kept.HashedPassword)
 		}},
-		{"UpdatePasswordHash of a missing user is ErrNotFound", func(t *testing.T, ctx context.Context, s *GormStore) {
-			assert.ErrorIs(t, s.UpdatePasswordHash(ctx, uuid.New(), "$argon2id$new"), ErrNotFound)
+		{"UpdateUser of HashedPassword of a missing user is ErrNotFound", func(t *testing.T, ctx context.Context, s *GormStore) {
+			hash := "$argon2id$new"
+			assert.ErrorIs(t, s.UpdateUser(ctx, uuid.New(), UserChanges{HashedPassword: &hash}), ErrNotFound)
 		}},
 		{"DeleteUser deletes that user only; a second delete is ErrNotFound", func(t *testing.T, ctx context.Context, s *GormStore) {
 			u := stCreateUser(t, s, "gone@example.com")
@@ -404,7 +406,7 @@ func TestStoreSessions(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Second)
 			sess := stCreateSession(t, s, u.ID, now)
 			require.NoError(t, s.RotateRefreshToken(ctx, sess.ID, sess.RefreshTokenHash, sess.RefreshTokenHash, sess.LastUsedAt, sess.IdleExpiresAt))
-			require.NoError(t, s.UpdatePasswordHash(ctx, u.ID, u.HashedPassword))
+			require.NoError(t, s.UpdateUser(ctx, u.ID, UserChanges{HashedPassword: &u.HashedPassword}))
 		}},
 		{"RevokeSession marks it revoked once; missing sessions are no error", func(t *testing.T, ctx context.Context, s *GormStore) {
 			u := stCreateUser(t, s, "s@example.com")
@@ -464,9 +466,10 @@ func TestStoreSessions(t *testing.T) {
 			ids, err = s.RevokeUserSessions(ctx, uuid.New(), uuid.Nil, now)
 			require.NoError(t, err)
 			assert.Empty(t, ids)
-			live, err := s.SessionLive(ctx, theirs.ID, other.ID, now)
+			owner, live, err := s.SessionLive(ctx, theirs.ID, now)
 			require.NoError(t, err)
 			assert.True(t, live, "another user's session survives")
+			assert.Equal(t, other.ID, owner)
 		}},
 		{"SessionsOf lists live sessions only, newest first", func(t *testing.T, ctx context.Context, s *GormStore) {
 			u := stCreateUser(t, s, "s@example.com")
@@ -498,8 +501,9 @@ func TestStoreSessions(t *testing.T) {
 
 // TestStoreSessionLive proves, on every database, that SessionLive is true
 // only for an existing, unrevoked, unexpired session of an existing, active
-// user asked about by that very user (never for another user's id), and that the expiry decision survives each database's sub-second
-// precision (milliseconds on MariaDB): a session is live a millisecond before
+// user, that it reports that user as the owner (never another user, so the
+// caller can refuse a token claiming someone else), and that the expiry
+// decision survives each database's sub-second precision (milliseconds on MariaDB): a session is live a millisecond before
 // its expiry and dead a millisecond after it.
 func TestStoreSessionLive(t *testing.T) {
 	// Whole seconds survive every database exactly; the odd nanoseconds of
@@ -513,13 +517,13 @@ func TestStoreSessionLive(t *testing.T) {
 		revoke   bool
 		delete   bool
 		missing  bool
-		stranger bool          // ask for another, existing and active, user
+		stranger bool          // another, existing and active, user exists
 		at       time.Duration // SessionLive's now, from base
 		want     bool
 	}{
 		{name: "live", active: true, at: time.Minute, want: true},
 		{name: "missing session", active: true, missing: true, at: time.Minute},
-		{name: "another user's session", active: true, stranger: true, at: time.Minute},
+		{name: "another user's session", active: true, stranger: true, at: time.Minute, want: true},
 		{name: "revoked", active: true, revoke: true, at: time.Minute},
 		{name: "idle-expired", active: true, edit: func(s *Session) { s.IdleExpiresAt = base.Add(time.Minute) }, at: 2 * time.Minute},
 		{name: "absolutely expired", active: true, edit: func(s *Session) { s.ExpiresAt = base.Add(time.Minute) }, at: 2 * time.Minute},
@@ -560,21 +564,22 @@ func TestStoreSessionLive(t *testing.T) {
 						require.NoError(t, s.DeleteUser(ctx, u.ID))
 					}
 
-					userID := u.ID
+					owner, live, err := s.SessionLive(ctx, id, base.Add(tc.at))
+					require.NoError(t, err)
+					assert.Equal(t, tc.want, live)
+					if tc.missing || tc.delete {
+						assert.Equal(t, uuid.Nil, owner)
+					} else {
+						assert.Equal(t, u.ID, owner, "the session's own user")
+					}
 					if tc.stranger {
 						stranger := stNewUser(fmt.Sprintf("stranger%d@example.com", i))
 						stranger.IsActive, stranger.IsSuperuser = true, true
 						require.NoError(t, s.CreateUser(ctx, stranger))
-						userID = stranger.ID
-					}
-
-					live, err := s.SessionLive(ctx, id, userID, base.Add(tc.at))
-					require.NoError(t, err)
-					assert.Equal(t, tc.want, live)
-					if tc.stranger {
-						live, err := s.SessionLive(ctx, id, u.ID, base.Add(tc.at))
+						owner, live, err := s.SessionLive(ctx, id, base.Add(tc.at))
 						require.NoError(t, err)
 						assert.True(t, live, "the session is live for its owner")
+						assert.NotEqual(t, stranger.ID, owner, "never the stranger's")
 					}
 				})
 			}
@@ -707,7 +712,7 @@ func TestStoreUnavailable(t *testing.T) {
 				"UserByID":             func(*testing.T) error { _, err := s.UserByID(ctx, u.ID); return err },
 				"UserByEmail":          func(*testing.T) error { _, err := s.UserByEmail(ctx, u.Email); return err },
 				"OAuthAccountsOf":      func(*testing.T) error { _, err := s.OAuthAccountsOf(ctx, u.ID); return err },
-				"UpdatePasswordHash":   func(*testing.T) error { return s.UpdatePasswordHash(ctx, u.ID, "x") },
+				"UpdateUser":           func(*testing.T) error { return s.UpdateUser(ctx, u.ID, UserChanges{HashedPassword: &u.HashedPassword}) },
 				"DeleteUser":           func(*testing.T) error { return s.DeleteUser(ctx, u.ID) },
 				"CreateSession":        func(*testing.T) error { return s.CreateSession(ctx, stNewSession(u.ID, now)) },
 				"SessionByID":          func(*testing.T) error { _, err := s.SessionByID(ctx, sess.ID); return err },
@@ -719,7 +724,7 @@ func TestStoreUnavailable(t *testing.T) {
 				"RevokeUserSessions": func(*testing.T) error { _, err := s.RevokeUserSessions(ctx, u.ID, uuid.Nil, now); return err },
 				"SessionsOf":         func(*testing.T) error { _, err := s.SessionsOf(ctx, u.ID, now); return err },
 				"SessionLive": func(t *testing.T) error {
-					live, err := s.SessionLive(ctx, sess.ID, u.ID, now)
+					_, live, err := s.SessionLive(ctx, sess.ID, now)
 					assert.False(t, live, "a store that cannot answer never says live")
 					return err
 				},
@@ -983,7 +988,7 @@ func TestConcurrentSessionWrites(t *testing.T) {
 							return
 						}
 						hash = next
-						live, err := s.SessionLive(ctx, second.ID, user.ID, used)
+						_, live, err := s.SessionLive(ctx, second.ID, used)
 						if check("live", err) && !live {
 							check("live", errors.New("a fresh session reads as dead"))
 						}

@@ -53,8 +53,10 @@ type Claims struct {
 var errDateNotNumber = errors.New("ginauth: exp, iat and nbf must be JSON numbers")
 
 // UnmarshalJSON decodes the claims of a token, refusing dates that are
-// not JSON numbers. Tokens in the exact form this package issues are read
-// by parseIssuedForm and never come here.
+// not JSON numbers. Most tokens this package issued are read by
+// parseIssuedForm instead and never come here; those it leaves to the
+// general parser (within ClockSkew of exp or iat, for example) pay this
+// one extra decoding.
 func (c *Claims) UnmarshalJSON(b []byte) error {
 	var dates struct {
 		Exp json.RawMessage `json:"exp"`

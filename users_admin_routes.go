@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -47,7 +45,8 @@ type userPage struct {
 // handleListUsers: GET ?limit=&offset=&email= → 200 {"items": [UserRead],
 // "total": n}, in creation order. limit is 1 to 100 (default 50), offset
 // at least 0 (default 0); email keeps the users whose canonical email
-// contains it (lower-cased; % and _ match themselves). Each item carries
+// contains it (normalized as CanonicalEmail does: trimmed, NFKC,
+// lower-cased; % and _ match themselves). Each item carries
 // its OAuth accounts.
 func (a *Auth) handleListUsers(c *gin.Context) {
 	q, err := parseUserQuery(c)
@@ -92,15 +91,15 @@ func parseUserQuery(c *gin.Context) (UserQuery, error) {
 		q.Offset = n
 	}
 	if raw := c.Query("email"); raw != "" {
+		email, err := normalizeEmail(raw)
+		var emailErr *ValidationError
 		switch {
-		case !utf8.ValidString(raw):
-			verr.Errors = append(verr.Errors, FieldError{Field: "email", Message: "is not valid UTF-8"})
-		case len(raw) > maxEmailBytes:
+		case errors.As(err, &emailErr):
+			verr.Errors = append(verr.Errors, emailErr.Errors...)
+		case len(email) > maxEmailBytes:
 			verr.Errors = append(verr.Errors, FieldError{Field: "email", Message: "is longer than 254 bytes"})
-		case strings.IndexFunc(raw, isControlOrInvisible) >= 0:
-			verr.Errors = append(verr.Errors, FieldError{Field: "email", Message: "contains a control or invisible character"})
 		}
-		q.EmailContains = strings.ToLower(strings.TrimSpace(raw))
+		q.EmailContains = email
 	}
 	if len(verr.Errors) > 0 {
 		return UserQuery{}, verr
@@ -125,9 +124,9 @@ func (a *Auth) handleGetUser(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	user, err := a.store.UserByID(c.Request.Context(), id)
+	user, err := a.userByID(c.Request.Context(), id)
 	if err != nil {
-		a.abortWithError(c, notFoundAsUser(err), "")
+		a.abortWithError(c, err, "")
 		return
 	}
 	a.answerUser(c, http.StatusOK, user)
@@ -160,7 +159,7 @@ func (a *Auth) handleUpdateUser(c *gin.Context) {
 	}
 	user, err := a.updateUser(c.Request.Context(), id, UserUpdate(body), c.Request)
 	if err != nil {
-		a.abortAccountError(c, err)
+		a.abortWithError(c, err, CodeUpdateUserInvalidPassword)
 		return
 	}
 	a.answerUser(c, http.StatusOK, user)
@@ -174,7 +173,7 @@ func (a *Auth) handleDeleteUser(c *gin.Context) {
 		return
 	}
 	if err := a.deleteUser(c.Request.Context(), id, c.Request); err != nil {
-		a.abortAccountError(c, err)
+		a.abortWithError(c, err, "")
 		return
 	}
 	c.Status(http.StatusNoContent)

@@ -45,8 +45,9 @@ func emailsOf(page adminPage) []string {
 
 // TestAdminListUsers proves GET /users for a superuser: creation order,
 // limit and offset with the total of all matches, the default page of 50,
-// the email filter on the canonical email (its % and _ matched literally),
-// the OAuth accounts of each item, and 422 for a bad limit or offset.
+// the email filter on the canonical email (normalized as CanonicalEmail
+// normalizes, its % and _ matched literally), the OAuth accounts of each
+// item, and 422 for a bad limit, offset or filter.
 func TestAdminListUsers(t *testing.T) {
 	env := newUMEnv(t, nil)
 	admin := env.superuser(t, "admin@example.com")
@@ -85,6 +86,7 @@ func TestAdminListUsers(t *testing.T) {
 		{"empty limit is default", url.Values{"limit": {""}}, all, 6},
 		{"filter", url.Values{"email": {"example.com"}}, []string{"a_1@example.com", "ax1@example.com", "b%2@example.com", "bz2@example.com", "admin@example.com"}, 5},
 		{"filter lower-cased and trimmed", url.Values{"email": {"  OTHER.org "}}, []string{"c3@other.org"}, 1},
+		{"filter normalized (NFKC)", url.Values{"email": {"ＯＴＨＥＲ．ｏｒｇ"}}, []string{"c3@other.org"}, 1},
 		{"filter with paging", url.Values{"email": {"example"}, "limit": {"1"}, "offset": {"1"}}, []string{"ax1@example.com"}, 5},
 		{"underscore is literal", url.Values{"email": {"a_"}}, []string{"a_1@example.com"}, 1},
 		{"percent is literal", url.Values{"email": {"b%"}}, []string{"b%2@example.com"}, 1},
@@ -111,6 +113,7 @@ func TestAdminListUsers(t *testing.T) {
 		{"email too long", "email=" + url.QueryEscape(fmt.Sprintf("%0300d", 0)), "email"},
 		{"email control", "email=a%00b", "email"},
 		{"email invalid utf-8", "email=%ff", "email"},
+		{"email invisible", "email=a%E2%80%8Bb", "email"},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,9 +52,9 @@ func (a *Auth) handleUpdateMe(c *gin.Context) {
 		return
 	}
 	updated, err := a.updateMe(c.Request.Context(), user, ClaimsFrom(c).Session(),
-		UserUpdate{Email: body.Email, Password: body.Password}, body.CurrentPassword, a.currentPasswordCheck(c, user), c.Request)
+		UserUpdate{Email: body.Email, Password: body.Password}, body.CurrentPassword, c.Request)
 	if err != nil {
-		a.abortAccountError(c, err)
+		a.abortWithError(c, err, CodeUpdateUserInvalidPassword)
 		return
 	}
 	a.answerUser(c, http.StatusOK, updated)
@@ -78,13 +78,11 @@ func (a *Auth) handleDeleteMe(c *gin.Context) {
 	if !a.confirmedWithoutPassword(c, user) {
 		return
 	}
-	if err := a.deleteMe(c.Request.Context(), user, body.CurrentPassword, a.currentPasswordCheck(c, user), c.Request); err != nil {
-		a.abortAccountError(c, err)
+	if err := a.deleteMe(c.Request.Context(), user, body.CurrentPassword, c.Request); err != nil {
+		a.abortWithError(c, err, "")
 		return
 	}
-	if a.cookieMode() {
-		a.clearTokenCookies(c)
-	}
+	a.clearTokenCookies(c)
 	c.Status(http.StatusNoContent)
 }
 
@@ -142,7 +140,7 @@ func (a *Auth) handleDeleteSession(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	if id == claims.Session() && a.cookieMode() {
+	if id == claims.Session() {
 		a.clearTokenCookies(c)
 	}
 	c.Status(http.StatusNoContent)

@@ -1,7 +1,6 @@
 package ginauth
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -82,27 +81,4 @@ func (a *Auth) answerUser(c *gin.Context, status int, user *User) {
 		return
 	}
 	c.JSON(status, newUserRead(user, accounts))
-}
-
-// abortAccountError answers a failed update or deletion. A refusal by
-// OnBeforeDelete is 500 INTERNAL_ERROR whatever it wraps, its text logged;
-// errAnswered means the rate limiter has answered already.
-func (a *Auth) abortAccountError(c *gin.Context, err error) {
-	var hookErr *beforeDeleteError
-	switch {
-	case errors.Is(err, errAnswered):
-		return
-	case errors.As(err, &hookErr):
-		a.logger.ErrorContext(c.Request.Context(), "ginauth: OnBeforeDelete refused the deletion", "error", hookErr.err, "path", c.FullPath())
-		abortWithCode(c, http.StatusInternalServerError, CodeInternalError)
-	default:
-		a.abortWithError(c, err, CodeUpdateUserInvalidPassword)
-	}
-}
-
-// currentPasswordCheck is the per-account rate limit taken before a
-// current password is verified: the login's budget, so a stolen access
-// token cannot guess the password faster than the login route allows.
-func (a *Auth) currentPasswordCheck(c *gin.Context, user *User) func() bool {
-	return func() bool { return a.allowRequest(c, "login-account", a.limits.LoginPerAccount, user.Email) }
 }

@@ -13,27 +13,15 @@ import (
 // nothing. It returns at once: the lookup and the mail happen in the
 // background, so the caller's answer takes the same time either way.
 func (a *Auth) RequestVerify(ctx context.Context, email string) {
-	a.requestVerify(ctx, email, nil)
+	if canonical, err := CanonicalEmail(email); err == nil {
+		a.requestVerify(ctx, canonical, nil)
+	}
 }
 
+// requestVerify is RequestVerify for an email already canonical
+// (CanonicalEmail), as the route reads it.
 func (a *Auth) requestVerify(ctx context.Context, email string, r *http.Request) {
-	canonical, err := CanonicalEmail(email)
-	if err != nil {
-		return
-	}
-	a.inBackground(ctx, func(ctx context.Context) {
-		user, err := a.store.UserByEmail(ctx, canonical)
-		if err != nil {
-			if !errors.Is(err, ErrNotFound) {
-				a.logger.ErrorContext(ctx, "ginauth: request-verify lookup failed", "error", err)
-			}
-			return
-		}
-		if !user.IsActive || user.IsVerified {
-			return
-		}
-		a.deliverVerifyLink(ctx, user, r)
-	})
+	a.mailLinkByEmail(ctx, a.verifyLinkMail(), email, func(u *User) bool { return !u.IsVerified }, r)
 }
 
 // Verify marks the user of a verify token verified and returns it. The
@@ -45,19 +33,12 @@ func (a *Auth) Verify(ctx context.Context, token string) (*User, error) {
 }
 
 func (a *Auth) verify(ctx context.Context, token string, r *http.Request) (*User, error) {
-	claims, key, userID, err := a.parseAccountToken(a.verifyTokens, token)
-	if err != nil {
-		return nil, ErrVerifyBadToken
-	}
-	user, err := a.store.UserByID(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
+	user, err := a.userOfAccountToken(ctx, a.verifyTokens, token)
+	if errors.Is(err, errAccountToken) {
 		return nil, ErrVerifyBadToken
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !user.IsActive || !a.verifyTokens.matches(claims, key, user, false) {
-		return nil, ErrVerifyBadToken
 	}
 	if user.IsVerified {
 		return nil, ErrUserAlreadyVerified
@@ -81,39 +62,15 @@ func (a *Auth) verify(ctx context.Context, token string, r *http.Request) (*User
 // user exists and is active; otherwise it does nothing. Like RequestVerify
 // it returns at once and works in the background.
 func (a *Auth) ForgotPassword(ctx context.Context, email string) {
-	a.forgotPassword(ctx, email, nil)
+	if canonical, err := CanonicalEmail(email); err == nil {
+		a.forgotPassword(ctx, canonical, nil)
+	}
 }
 
+// forgotPassword is ForgotPassword for an email already canonical
+// (CanonicalEmail), as the route reads it.
 func (a *Auth) forgotPassword(ctx context.Context, email string, r *http.Request) {
-	canonical, err := CanonicalEmail(email)
-	if err != nil {
-		return
-	}
-	a.inBackground(ctx, func(ctx context.Context) {
-		user, err := a.store.UserByEmail(ctx, canonical)
-		if err != nil {
-			if !errors.Is(err, ErrNotFound) {
-				a.logger.ErrorContext(ctx, "ginauth: forgot-password lookup failed", "error", err)
-			}
-			return
-		}
-		if !user.IsActive {
-			return
-		}
-		if !a.allowQuietly(ctx, "mail-address", a.limits.MailPerAddress, user.Email) {
-			a.logger.InfoContext(ctx, "ginauth: reset mail dropped: too many for this address", "user_id", user.ID)
-			return
-		}
-		token, err := a.issueAccountToken(a.resetTokens, user)
-		if err != nil {
-			a.logger.ErrorContext(ctx, "ginauth: reset token not made", "error", err)
-			return
-		}
-		if a.cfg.Hooks.OnAfterForgotPassword != nil {
-			a.cfg.Hooks.OnAfterForgotPassword(ctx, user, token, r)
-		}
-		a.sendMail(ctx, MailResetPassword, user.Email, MailData{Link: accountLink(a.cfg.ResetPasswordURL, token), ValidFor: a.resetTokens.ttl})
-	})
+	a.mailLinkByEmail(ctx, a.resetLinkMail(), email, nil, r)
 }
 
 // ResetPassword sets a new password with a reset token and ends every
@@ -126,19 +83,12 @@ func (a *Auth) ResetPassword(ctx context.Context, token, password string) error 
 }
 
 func (a *Auth) resetPassword(ctx context.Context, token, password string, r *http.Request) error {
-	claims, key, userID, err := a.parseAccountToken(a.resetTokens, token)
-	if err != nil {
-		return ErrResetBadToken
-	}
-	user, err := a.store.UserByID(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
+	user, err := a.userOfAccountToken(ctx, a.resetTokens, token)
+	if errors.Is(err, errAccountToken) {
 		return ErrResetBadToken
 	}
 	if err != nil {
 		return err
-	}
-	if !user.IsActive || !a.resetTokens.matches(claims, key, user, true) {
-		return ErrResetBadToken
 	}
 	if err := checkPasswordPolicy(ctx, password, user, a.cfg.Hooks.ValidatePassword); err != nil {
 		return err

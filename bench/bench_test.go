@@ -317,9 +317,9 @@ type countingStore struct {
 	calls atomic.Int64
 }
 
-func (s *countingStore) SessionLive(ctx context.Context, id, userID uuid.UUID, now time.Time) (bool, error) {
+func (s *countingStore) SessionLive(ctx context.Context, id uuid.UUID, now time.Time) (uuid.UUID, bool, error) {
 	s.calls.Add(1)
-	return s.Store.SessionLive(ctx, id, userID, now)
+	return s.Store.SessionLive(ctx, id, now)
 }
 
 // The hand-written golang-jwt/v5 middleware: typed claims, HS256 only,
