@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,10 +151,7 @@ func TestTokenRoutesLimitedPerIP(t *testing.T) {
 // with their own Redis clients share one budget: attempts split between
 // them are limited as if they hit one instance. Needs the Redis server.
 func TestRedisLimitsSharedByInstances(t *testing.T) {
-	url := os.Getenv("GINAUTH_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis rate-limit tests")
-	}
+	url := testRedisURL(t)
 	secret := "redis-shared-" + randomHex(16) // fresh budgets on every run
 	store := openTestStore(t, "sqlite")
 	instance := func() *httptest.Server {

@@ -2,7 +2,6 @@ package ginauth
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -33,11 +32,7 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) { run(b, NewMemoryRateLimiter()) })
 	b.Run("redis", func(b *testing.B) {
-		raw := os.Getenv("GINAUTH_TEST_REDIS_URL")
-		if raw == "" {
-			b.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to measure the Redis limiter")
-		}
-		limiter, err := OpenRedisRateLimiter(raw)
+		limiter, err := OpenRedisRateLimiter(testRedisURL(b))
 		if err != nil {
 			b.Fatal(err)
 		}

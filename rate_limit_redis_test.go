@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,24 +16,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// redisEnv names the Redis of the Redis limiter tests; .ci/run sets it.
-const redisEnv = "GINAUTH_TEST_REDIS_URL" // e.g. redis://127.0.0.1:6379/0
-
 // openTestRedis returns a new client on the test Redis, closed when the
 // test ends, and skips the test when GINAUTH_TEST_REDIS_URL is unset.
 func openTestRedis(t *testing.T) *redis.Client {
 	t.Helper()
-	rawURL := os.Getenv(redisEnv)
-	if rawURL == "" {
-		t.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis limiter tests")
-	}
-	opts, err := redis.ParseURL(rawURL)
+	opts, err := redis.ParseURL(testRedisURL(t))
 	require.NoError(t, err)
 	client := redis.NewClient(opts)
 	t.Cleanup(func() { _ = client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	require.NoError(t, client.Ping(ctx).Err(), "%s is set but Redis does not answer", redisEnv)
+	require.NoError(t, client.Ping(ctx).Err(), "GINAUTH_TEST_REDIS_URL is set but Redis does not answer")
 	return client
 }
 
@@ -297,10 +289,7 @@ func TestOpenRedisRateLimiter(t *testing.T) {
 		}
 	})
 	t.Run("owns its client", func(t *testing.T) {
-		rawURL := os.Getenv(redisEnv)
-		if rawURL == "" {
-			t.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis limiter tests")
-		}
+		rawURL := testRedisURL(t)
 		l, err := OpenRedisRateLimiter(rawURL)
 		require.NoError(t, err)
 		client := l.client.(*redis.Client)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,20 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// redisTestClient connects to GINAUTH_TEST_REDIS_URL or skips the test.
-func redisTestClient(t *testing.T) *redis.Client {
-	t.Helper()
-	raw := os.Getenv("GINAUTH_TEST_REDIS_URL")
-	if raw == "" {
-		t.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis revocation bus tests")
-	}
-	opts, err := redis.ParseURL(raw)
-	require.NoError(t, err)
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-	return client
-}
 
 // waitForSubscribers waits until n subscribers listen on channel.
 func waitForSubscribers(t *testing.T, client *redis.Client, channel string, n int64) {
@@ -46,7 +31,7 @@ func waitForSubscribers(t *testing.T, client *redis.Client, channel string, n in
 // revocation and a user deletion on the first instance end the tokens on
 // the second at once, not an hour later.
 func TestRevocationBusEndsSessionsEverywhere(t *testing.T) {
-	client := redisTestClient(t)
+	client := openTestRedis(t)
 	channel := "ginauth:test:revocations:" + randomHex(8)
 	store := openTestStore(t, "sqlite")
 	instance := func() *Auth {

@@ -31,8 +31,8 @@ type Store interface {
 	// missing user or a failed precondition is ErrNotFound; a taken email
 	// is ErrDuplicate.
 	UpdateUser(ctx context.Context, id uuid.UUID, changes UserChanges) error
-	// ListUsers returns a page of users in creation order and the number of
-	// users the query matches in all.
+	// ListUsers returns a page of users in creation order, each with its
+	// OAuthAccounts loaded, and the number of users the query matches in all.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, int64, error)
 	// DeleteUser deletes a user; its OAuth accounts and sessions go with it.
 	DeleteUser(ctx context.Context, id uuid.UUID) error

@@ -82,7 +82,9 @@ func (s *GormStore) ListUsers(ctx context.Context, q UserQuery) ([]User, int64, 
 		return nil, 0, storeError(err)
 	}
 	users := []User{}
-	err := db.Session(&gorm.Session{}).Order("created_at, id").Limit(max(q.Limit, 1)).Offset(max(q.Offset, 0)).Find(&users).Error
+	err := db.Session(&gorm.Session{}).
+		Preload("OAuthAccounts", func(tx *gorm.DB) *gorm.DB { return tx.Order("created_at, oauth_name") }).
+		Order("created_at, id").Limit(max(q.Limit, 1)).Offset(max(q.Offset, 0)).Find(&users).Error
 	return users, total, storeError(err)
 }
 

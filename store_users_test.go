@@ -161,3 +161,38 @@ func TestStoreListUsers(t *testing.T) {
 	}
 	stRunCases(t, cases)
 }
+
+// TestStoreListUsersLoadsOAuthAccounts proves a page comes with its users'
+// provider links in one query per page (not one per user), on every
+// database.
+func TestStoreListUsersLoadsOAuthAccounts(t *testing.T) {
+	for _, kind := range testDatabases() {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			s := openTestStore(t, kind)
+			linked, plain := stNewUser("linked@example.com"), stNewUser("plain@example.com")
+			require.NoError(t, s.CreateUser(ctx, plain))
+			now := time.Now().UTC()
+			for i, name := range []string{"github", "google"} {
+				acc := &OAuthAccount{ID: uuid.New(), UserID: linked.ID, OAuthName: name, AccountID: "id-" + name,
+					AccountEmail: linked.Email, CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
+				if i == 0 {
+					require.NoError(t, s.CreateUserWithOAuthAccount(ctx, linked, acc))
+				} else {
+					require.NoError(t, s.CreateOAuthAccount(ctx, acc))
+				}
+			}
+			users, total, err := s.ListUsers(ctx, UserQuery{Limit: 10})
+			require.NoError(t, err)
+			require.EqualValues(t, 2, total)
+			byEmail := map[string]User{}
+			for _, u := range users {
+				byEmail[u.Email] = u
+			}
+			require.Len(t, byEmail["linked@example.com"].OAuthAccounts, 2)
+			assert.Equal(t, "github", byEmail["linked@example.com"].OAuthAccounts[0].OAuthName)
+			assert.Equal(t, "google", byEmail["linked@example.com"].OAuthAccounts[1].OAuthName)
+			assert.Empty(t, byEmail["plain@example.com"].OAuthAccounts)
+		})
+	}
+}

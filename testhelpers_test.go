@@ -139,6 +139,17 @@ func newTestAuthOn(t testing.TB, store Store, edit func(*Config)) *Auth {
 	return a
 }
 
+// testRedisURL returns the Redis of the tests (GINAUTH_TEST_REDIS_URL,
+// which .ci/run sets), or skips the test or benchmark when it is unset.
+func testRedisURL(tb testing.TB) string {
+	tb.Helper()
+	raw := os.Getenv("GINAUTH_TEST_REDIS_URL")
+	if raw == "" {
+		tb.Skip("set GINAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run the tests that need Redis")
+	}
+	return raw
+}
+
 // noRateLimits turns every limit off, for tests that sign in more often
 // than a person would; the rate-limit tests set their own.
 var noRateLimits = RateLimits{

@@ -54,20 +54,14 @@ func (a *Auth) handleListUsers(c *gin.Context) {
 		a.abortWithError(c, err, "")
 		return
 	}
-	ctx := c.Request.Context()
-	users, total, err := a.store.ListUsers(ctx, q)
+	users, total, err := a.store.ListUsers(c.Request.Context(), q)
 	if err != nil {
 		a.abortWithError(c, err, "")
 		return
 	}
 	page := userPage{Items: make([]UserRead, 0, len(users)), Total: total}
 	for i := range users {
-		accounts, err := a.store.OAuthAccountsOf(ctx, users[i].ID)
-		if err != nil {
-			a.abortWithError(c, err, "")
-			return
-		}
-		page.Items = append(page.Items, newUserRead(&users[i], accounts))
+		page.Items = append(page.Items, newUserRead(&users[i], users[i].OAuthAccounts))
 	}
 	c.JSON(http.StatusOK, page)
 }
