@@ -257,9 +257,14 @@ func (a *Auth) deleteUser(ctx context.Context, id uuid.UUID, r *http.Request) er
 			return &beforeDeleteError{err: err}
 		}
 	}
-	// The sessions end first, announced to every instance's liveness
-	// cache: once the user is deleted their rows are gone and cannot be
-	// listed.
+	// The user is deactivated first, so no sign-in can start a session
+	// from here on; then the sessions end, announced to every instance's
+	// liveness cache: once the user is deleted their rows are gone and
+	// cannot be listed.
+	inactive := false
+	if err := a.store.UpdateUser(ctx, user.ID, UserChanges{IsActive: &inactive}); err != nil {
+		return notFoundAsUser(err)
+	}
 	if err := a.RevokeUserSessions(ctx, user.ID, uuid.Nil); err != nil {
 		return err
 	}
