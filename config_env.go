@@ -133,19 +133,8 @@ func openRedisLimiterFromEnv(raw string) (*RedisRateLimiter, error) {
 // (raw or percent-encoded), an error with the same text where the password
 // is replaced by "xxxxx".
 func redactPassword(err error, u *url.URL) error {
-	pass, ok := u.User.Password()
-	if !ok || pass == "" {
-		return err
-	}
-	msg := err.Error()
-	redacted := msg
-	for _, p := range []string{pass, url.QueryEscape(pass), url.PathEscape(pass)} {
-		redacted = strings.ReplaceAll(redacted, p, "xxxxx")
-	}
-	if redacted == msg {
-		return err
-	}
-	return errors.New(redacted)
+	pass, _ := u.User.Password()
+	return redactSecret(err, pass)
 }
 
 // splitList splits a comma-separated variable, dropping empty entries.

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginauth/ginauth/internal/loopback"
 )
 
 // defaultSMTPTimeout bounds one delivery when SMTPTimeout is not given.
@@ -137,13 +139,7 @@ func helloName() string {
 // mayAuthInClear reports whether a password may go to host over a
 // connection that is not encrypted: only to a loopback host, whose traffic
 // never leaves the machine.
-func mayAuthInClear(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func mayAuthInClear(host string) bool { return loopback.Host(host) }
 
 // SendMail delivers m, within the mailer's timeout and ctx.
 func (s *smtpMailer) SendMail(ctx context.Context, m *Mail) error {
@@ -267,11 +263,15 @@ func (s *smtpMailer) clientTLS() *tls.Config {
 }
 
 // redact wraps err so that its text never shows the URL's password.
-func (s *smtpMailer) redact(err error) error {
-	if err == nil || s.pass == "" {
+func (s *smtpMailer) redact(err error) error { return redactSecret(err, s.pass) }
+
+// redactSecret hides secret, as written and in both URL escapings, in the
+// text of err; a nil err or an empty secret leaves err as it is.
+func redactSecret(err error, secret string) error {
+	if err == nil || secret == "" {
 		return err
 	}
-	return &redactedError{err: err, secrets: []string{s.pass, url.QueryEscape(s.pass), url.PathEscape(s.pass)}}
+	return &redactedError{err: err, secrets: []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}}
 }
 
 // redactedError is an error whose text hides secrets; errors.Is and

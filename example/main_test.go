@@ -384,6 +384,17 @@ func exampleConfig(t *testing.T) ginauth.Config {
 	}
 }
 
+// serveApp serves the example's app built from cfg until the test ends.
+func serveApp(t *testing.T, cfg ginauth.Config) *httptest.Server {
+	t.Helper()
+	auth, router, err := newApp(cfg, "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // mailbox is a Mailer that keeps every mail for the test to read.
 type mailbox chan *ginauth.Mail
 
@@ -425,11 +436,7 @@ func TestMailedLinksFlow(t *testing.T) {
 	box := make(mailbox, 32)
 	cfg := exampleConfig(t)
 	cfg.BaseURL, cfg.Mailer = baseURL, box
-	auth, router, err := newApp(cfg, "")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = auth.Close() })
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
+	srv := serveApp(t, cfg)
 
 	// Sign up: a verify link to <BaseURL>/verify?token=...
 	res := call(t, srv, http.MethodPost, "/auth/register", map[string]string{"email": exampleEmail, "password": examplePassword}, "")
@@ -508,11 +515,7 @@ func TestAPIMeStoreDown(t *testing.T) {
 	t.Cleanup(func() { _ = store.Close() })
 	failing := &failingUsers{Store: store}
 	cfg.Store, cfg.SessionCheckInterval = failing, time.Hour
-	auth, router, err := newApp(cfg, "")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = auth.Close() })
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
+	srv := serveApp(t, cfg)
 
 	res := call(t, srv, http.MethodPost, "/auth/register", map[string]string{"email": exampleEmail, "password": examplePassword}, "")
 	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)

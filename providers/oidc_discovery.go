@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/ginauth/ginauth/internal/loopback"
 	"golang.org/x/oauth2"
 )
 
@@ -88,12 +88,7 @@ func SecureIssuer(raw string) bool {
 	case "https":
 		return true
 	case "http":
-		host := u.Hostname()
-		if host == "localhost" {
-			return true
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && ip.IsLoopback()
+		return loopback.Host(u.Hostname())
 	}
 	return false
 }
